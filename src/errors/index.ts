@@ -1,0 +1,1 @@
+export { HoldfastError, isHoldfastError, type HoldfastErrorOptions } from './holdfast-error.js';
