@@ -1,0 +1,158 @@
+/**
+ * The in-memory Store: everything lives in Maps in this process. It survives a broker
+ * restart inside the same process (a new Broker given the same MemoryStore finds every
+ * session, delivery and retained message again) but not a process exit. Writes are
+ * durable as soon as they are made, so flush() never returns a promise.
+ */
+import type {
+  SessionSnapshot,
+  Store,
+  StoredDelivery,
+  StoredMessage,
+  StoredSession,
+  StoredSubscription,
+  StoredWill,
+} from '../../../ports/store.js';
+
+interface SessionRecord {
+  session: StoredSession;
+  subscriptions: Map<string, StoredSubscription>;
+  deliveries: Map<number, StoredDelivery>;
+  inboundQos2: Set<number>;
+  will: StoredWill | undefined;
+}
+
+interface MessageRecord {
+  message: StoredMessage;
+  refs: number;
+}
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly messages = new Map<number, MessageRecord>();
+  private readonly retained = new Map<string, StoredMessage>();
+  private maxMessageId = 0;
+
+  async open(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  putSession(session: StoredSession): void {
+    const rec = this.sessions.get(session.clientId);
+    if (rec) rec.session = session;
+    else
+      this.sessions.set(session.clientId, {
+        session,
+        subscriptions: new Map(),
+        deliveries: new Map(),
+        inboundQos2: new Set(),
+        will: undefined,
+      });
+  }
+
+  deleteSession(clientId: string): void {
+    const rec = this.sessions.get(clientId);
+    if (!rec) return;
+    for (const d of rec.deliveries.values()) this.unref(d.messageId);
+    this.sessions.delete(clientId);
+  }
+
+  putSubscription(clientId: string, sub: StoredSubscription): void {
+    this.sessions.get(clientId)?.subscriptions.set(sub.filter, sub);
+  }
+
+  deleteSubscription(clientId: string, filter: string): void {
+    this.sessions.get(clientId)?.subscriptions.delete(filter);
+  }
+
+  putDelivery(clientId: string, delivery: StoredDelivery, message: StoredMessage): void {
+    const rec = this.sessions.get(clientId);
+    if (!rec) return;
+    const prev = rec.deliveries.get(delivery.seq);
+    if (prev) this.unref(prev.messageId);
+    rec.deliveries.set(delivery.seq, delivery);
+    const m = this.messages.get(message.id);
+    if (m) m.refs++;
+    else this.messages.set(message.id, { message, refs: 1 });
+    if (message.id > this.maxMessageId) this.maxMessageId = message.id;
+  }
+
+  updateDelivery(clientId: string, seq: number, packetId: number | undefined, pubrel: boolean): void {
+    const rec = this.sessions.get(clientId);
+    const d = rec?.deliveries.get(seq);
+    if (!rec || !d) return;
+    rec.deliveries.set(seq, { ...d, packetId, pubrel });
+  }
+
+  deleteDelivery(clientId: string, seq: number): void {
+    const rec = this.sessions.get(clientId);
+    const d = rec?.deliveries.get(seq);
+    if (!rec || !d) return;
+    rec.deliveries.delete(seq);
+    this.unref(d.messageId);
+  }
+
+  putInboundQos2(clientId: string, packetId: number): void {
+    this.sessions.get(clientId)?.inboundQos2.add(packetId);
+  }
+
+  deleteInboundQos2(clientId: string, packetId: number): void {
+    this.sessions.get(clientId)?.inboundQos2.delete(packetId);
+  }
+
+  putRetained(message: StoredMessage): void {
+    this.retained.set(message.topic, message);
+    if (message.id > this.maxMessageId) this.maxMessageId = message.id;
+  }
+
+  deleteRetained(topic: string): void {
+    this.retained.delete(topic);
+  }
+
+  putWill(clientId: string, will: StoredWill): void {
+    const rec = this.sessions.get(clientId);
+    if (rec) rec.will = will;
+  }
+
+  deleteWill(clientId: string): void {
+    const rec = this.sessions.get(clientId);
+    if (rec) rec.will = undefined;
+  }
+
+  flush(): Promise<void> | undefined {
+    return undefined;
+  }
+
+  async *loadSessions(): AsyncIterable<SessionSnapshot> {
+    for (const rec of [...this.sessions.values()]) {
+      const deliveries = [...rec.deliveries.values()]
+        .sort((a, b) => a.seq - b.seq)
+        .map((delivery) => ({ delivery, message: this.messages.get(delivery.messageId)!.message }));
+      yield {
+        session: rec.session,
+        subscriptions: [...rec.subscriptions.values()],
+        deliveries,
+        inboundQos2: [...rec.inboundQos2],
+        will: rec.will,
+      };
+    }
+  }
+
+  async *loadRetained(): AsyncIterable<StoredMessage> {
+    for (const m of [...this.retained.values()]) yield m;
+  }
+
+  lastMessageId(): number {
+    return this.maxMessageId;
+  }
+
+  /** Messages held for deliveries (for tests: nothing leaks once queues drain). */
+  get storedMessageCount(): number {
+    return this.messages.size;
+  }
+
+  private unref(messageId: number): void {
+    const m = this.messages.get(messageId);
+    if (m && --m.refs === 0) this.messages.delete(messageId);
+  }
+}

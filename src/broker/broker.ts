@@ -1,0 +1,359 @@
+/**
+ * The broker core: the session registry (open, take over, resume, expire), message
+ * routing and retained messages, wills, and the one periodic sweep that drives every
+ * timeout (keepalive, connect deadline, drain, will delay, session expiry) instead of a
+ * timer per connection. Channels call into it; it never touches a socket.
+ */
+import { randomBytes } from 'node:crypto';
+import { RC } from '../codec/mqtt/reason-codes.js';
+import type { Logger } from '../observability/logger.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { Store, StoredSubscription } from '../ports/store.js';
+import { DeadlineHeap } from '../resilience/deadline-heap.js';
+import type { BrokerConfig } from './config.js';
+import type { Hooks } from './hooks.js';
+import { RetainedFeed } from './retained-feed.js';
+import { Router } from './router.js';
+import { ownPayload, type Message } from './session/message.js';
+import { NEVER_EXPIRES, Session, type SessionLimits } from './session/session.js';
+import type { PressureWaiter, SessionSink } from './session/session-sink.js';
+import type { PendingWill } from './session/will.js';
+import { BrokerStats } from './stats.js';
+import { restoreSessions } from './session-restore.js';
+
+export interface BrokerDeps {
+  store: Store;
+  logger: Logger;
+  hooks?: Hooks;
+  clock?: Clock;
+}
+
+/** A live connection as the broker sees it: something the sweep checks and shutdown closes. */
+export interface ConnectionHandle {
+  /** Periodic check: keepalive, connect deadline, drain timeout, stalled subscribers. */
+  check(now: number): void;
+  /** Server shutdown: v5 clients get DISCONNECT with `reasonCode` (and a Server Reference). */
+  shutdown(reasonCode: number, serverReference: string | undefined): void;
+}
+
+interface TimerEntry {
+  kind: 'will' | 'expire';
+  session: Session;
+  gen: number;
+}
+
+export interface OpenSessionRequest {
+  clientId: string;
+  cleanStart: boolean;
+  expiryIntervalS: number;
+  protocolVersion: number;
+  username: string | undefined;
+}
+
+export class Broker {
+  readonly stats = new BrokerStats();
+  readonly config: BrokerConfig;
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly hooks: Hooks;
+  readonly clock: Clock;
+  readonly router = new Router();
+  readonly sessions = new Map<string, Session>();
+  readonly connections = new Set<ConnectionHandle>();
+  readonly sessionLimits: SessionLimits;
+  private readonly timers = new DeadlineHeap<TimerEntry>();
+  private readonly timerGen = new WeakMap<Session, number>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private nextMessageId = 1;
+  private started = false;
+  private closing = false;
+  /** Sweep period: the resolution of every timeout. */
+  readonly sweepIntervalMs = 250;
+  readonly topicLimits: { maxLength: number; maxLevels: number };
+
+  constructor(config: BrokerConfig, deps: BrokerDeps) {
+    this.config = config;
+    this.store = deps.store;
+    this.logger = deps.logger;
+    this.hooks = deps.hooks ?? {};
+    this.clock = deps.clock ?? systemClock;
+    this.topicLimits = { maxLength: config.mqtt.maxTopicLengthBytes, maxLevels: config.mqtt.maxTopicLevels };
+    this.sessionLimits = {
+      maxQueuedMessages: config.session.maxQueuedMessages,
+      queueDropPolicy: config.session.queueDropPolicy,
+      queueQos0Offline: config.session.queueQos0Offline,
+      maxInflightMessages: config.mqtt.maxInflightMessages,
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.store.open();
+    const now = this.clock.now();
+    const restored = await restoreSessions(this, now);
+    this.nextMessageId = this.store.lastMessageId() + 1;
+    this.sweepTimer = setInterval(() => this.sweep(this.clock.now()), this.sweepIntervalMs);
+    this.sweepTimer.unref();
+    this.started = true;
+    this.logger.info({ store: this.store.kind, ...restored }, 'broker started');
+  }
+
+  isReady(): boolean {
+    return this.started && !this.closing;
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /**
+   * Stops the broker: every connection is closed (v5 clients get DISCONNECT 0x8B), then
+   * sessions are detached and the store is flushed and closed.
+   */
+  async close(opts: { reasonCode?: number; serverReference?: string } = {}): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const c of [...this.connections]) c.shutdown(opts.reasonCode ?? RC.SERVER_SHUTTING_DOWN, opts.serverReference);
+    await this.store.flush();
+    await this.store.close();
+    this.started = false;
+    this.logger.info('broker stopped');
+  }
+
+  newMessageId(): number {
+    return this.nextMessageId++;
+  }
+
+  /** A fresh client identifier for clients that sent none (MQTT-3.1.3-6, MQTT5 3.2.2.3.7). */
+  assignClientId(): string {
+    for (;;) {
+      const id = 'hf-' + randomBytes(12).toString('base64url');
+      if (!this.sessions.has(id)) return id;
+    }
+  }
+
+  // ---- sessions --------------------------------------------------------------------
+
+  /**
+   * Finds or creates the session for a CONNECT (MQTT-3.1.2-4..6, MQTT5 3.1.2.4). An existing
+   * connection for the same client id is taken over: it gets DISCONNECT 0x8E and its session,
+   * with everything queued for it, passes to the new connection unless Clean Start is set.
+   * The caller sends CONNACK and then calls attach().
+   */
+  openSession(req: OpenSessionRequest): { session: Session; present: boolean } {
+    let existing = this.sessions.get(req.clientId);
+    if (existing?.sink) {
+      this.stats.takeovers++;
+      existing.sink.disconnect(RC.SESSION_TAKEN_OVER, 'Session taken over by a new connection', 'taken-over');
+      existing = this.sessions.get(req.clientId);
+    }
+    if (existing && req.cleanStart) {
+      this.endSession(existing);
+      existing = undefined;
+    }
+    if (existing) {
+      this.bumpTimers(existing); // cancels a pending will delay and expiry (MQTT-3.1.3-9)
+      if (existing.will) this.dropWill(existing);
+      existing.protocolVersion = req.protocolVersion;
+      existing.username = req.username;
+      existing.setExpiry(req.expiryIntervalS);
+      return { session: existing, present: true };
+    }
+    const session = new Session(
+      req.clientId,
+      req.expiryIntervalS,
+      req.protocolVersion,
+      this.sessionLimits,
+      this.store,
+      this.stats,
+      this.clock,
+    );
+    session.username = req.username;
+    this.sessions.set(req.clientId, session);
+    session.persistMeta();
+    return { session, present: false };
+  }
+
+  attach(session: Session, sink: SessionSink): void {
+    session.attach(sink, this.clock.now());
+  }
+
+  /**
+   * The connection of `session` is gone. `will` is the connection's will unless a normal
+   * DISCONNECT removed it. Sessions with expiry 0 end now; others wait for their expiry.
+   */
+  connectionClosed(session: Session, sink: SessionSink, will: PendingWill | undefined, deferWill = false): void {
+    if (session.sink !== sink || session.ended) return;
+    const now = this.clock.now();
+    session.detach(now);
+    this.redistributeShared(session);
+    if (will !== undefined) {
+      // On server shutdown a persistent session's will waits (it fires after a restart if the client does not return).
+      if (!session.persistent || (will.fireAt <= now && !deferWill)) {
+        this.publishWill(will, session.clientId);
+      } else {
+        session.will = will;
+        this.store.putWill(session.clientId, will);
+      }
+    }
+    if (!session.persistent) {
+      this.endSession(session);
+      return;
+    }
+    this.scheduleTimers(session, now);
+  }
+
+  /** Ends a session: pending will first (MQTT-3.1.3-9 "or the Session ends"), then its state. */
+  endSession(session: Session): void {
+    if (session.ended) return;
+    if (session.will) {
+      const will = session.will;
+      this.dropWill(session);
+      this.publishWill(will, session.clientId);
+    }
+    this.router.unindexAll(session);
+    this.redistributeShared(session);
+    session.end();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    this.bumpTimers(session);
+  }
+
+  private redistributeShared(session: Session): void {
+    if (this.router.shared.size === 0) return;
+    for (const d of session.takeSharedDeliveries()) {
+      if (!this.router.redistribute(d.message, d.shareKey!, session)) {
+        // No other member: it stays with this session if the session goes on.
+        if (!session.ended && session.persistent) session.offer(d.message, d.qos, d.retain, d.subscriptionIds, d.shareKey, undefined);
+        else this.stats.drop('session-ended');
+      }
+    }
+  }
+
+  scheduleTimers(session: Session, now: number): void {
+    const gen = this.bumpTimers(session);
+    if (session.will) this.timers.push(session.will.fireAt, { kind: 'will', session, gen });
+    if (session.expiryIntervalS !== NEVER_EXPIRES) {
+      const since = session.disconnectedAt ?? now;
+      this.timers.push(since + session.expiryIntervalS * 1000, { kind: 'expire', session, gen });
+    }
+  }
+
+  private bumpTimers(session: Session): number {
+    const gen = (this.timerGen.get(session) ?? 0) + 1;
+    this.timerGen.set(session, gen);
+    return gen;
+  }
+
+  private dropWill(session: Session): void {
+    session.will = undefined;
+    if (session.persistent) this.store.deleteWill(session.clientId);
+  }
+
+  // ---- publishing ------------------------------------------------------------------
+
+  /**
+   * Routes an accepted message (the channel has checked topic, ACL and QoS already) and
+   * updates the retained store. Returns the number of sessions it reached.
+   */
+  publish(msg: Message, waiter: PressureWaiter | undefined): number {
+    this.stats.messagesPublished++;
+    if (msg.retain) this.retain(msg);
+    const { matched, overflowed } = this.router.route(msg, waiter);
+    if (matched === 0) this.stats.messagesNoSubscriber++;
+    if (overflowed !== undefined) for (const s of overflowed) this.slowConsumer(s, 'outbound queue full');
+    return matched;
+  }
+
+  /** Disconnects a subscriber that cannot keep up (counted, v5 reason 0x97). */
+  slowConsumer(session: Session, why: string): void {
+    const sink = session.sink;
+    if (sink === null) return;
+    this.stats.slowConsumersDisconnected++;
+    this.logger.warn({ clientId: session.clientId, why }, 'disconnecting slow consumer');
+    sink.disconnect(RC.QUOTA_EXCEEDED, `Slow consumer: ${why}`, 'slow-consumer');
+  }
+
+  /** MQTT-3.3.1-5..7, MQTT-3.3.1-10/11: store, replace or (empty payload) delete. */
+  private retain(msg: Message): void {
+    const index = this.router.retained;
+    if (msg.payload.length === 0) {
+      if (index.delete(msg.topic)) this.store.deleteRetained(msg.topic);
+      return;
+    }
+    if (index.size >= this.config.mqtt.maxRetainedMessages && !index.has(msg.topic)) {
+      this.stats.drop('retained-limit');
+      return;
+    }
+    const kept: Message = msg.payload === ownPayload(msg.payload) ? msg : { ...msg, payload: ownPayload(msg.payload) };
+    index.set(msg.topic, kept);
+    this.store.putRetained(kept);
+  }
+
+  /** Publishes a will (or any broker-originated message). */
+  publishWill(will: PendingWill, clientId: string): void {
+    this.stats.willsPublished++;
+    const now = this.clock.now();
+    const expiry = will.properties?.messageExpiryInterval;
+    const msg: Message = {
+      id: this.newMessageId(),
+      topic: will.topic,
+      payload: will.payload,
+      qos: will.qos,
+      retain: will.retain,
+      properties: forwardable(will.properties),
+      expiresAt: expiry !== undefined ? now + expiry * 1000 : 0,
+      publisherId: clientId,
+      createdAt: now,
+    };
+    this.publish(msg, undefined);
+  }
+
+  // ---- subscriptions -----------------------------------------------------------------
+
+  subscribe(session: Session, sub: StoredSubscription): boolean {
+    return this.router.add(session, sub);
+  }
+
+  unsubscribe(session: Session, filter: string): boolean {
+    return this.router.remove(session, filter);
+  }
+
+  /** Sends the retained messages matching a new subscription, in batches (MQTT-3.3.1-9). */
+  deliverRetained(session: Session, sub: StoredSubscription): void {
+    new RetainedFeed(this, session, sub).start();
+  }
+
+  // ---- the sweep -----------------------------------------------------------------------
+
+  sweep(now: number): void {
+    for (const c of this.connections) c.check(now);
+    if (this.timers.peekDeadline() > now) return;
+    for (const t of this.timers.popDue(now)) {
+      const { session } = t;
+      if (this.timerGen.get(session) !== t.gen || session.ended || session.online) continue;
+      if (t.kind === 'will') {
+        const will = session.will;
+        if (will !== undefined && will.fireAt <= now) {
+          this.dropWill(session);
+          this.publishWill(will, session.clientId);
+        }
+      } else {
+        this.stats.sessionsExpired++;
+        this.endSession(session);
+      }
+    }
+  }
+}
+
+/** The properties of a will or message that are forwarded to subscribers (MQTT-3.3.2-15..20). */
+export function forwardable(p: import('../codec/mqtt/packets.js').Properties | undefined) {
+  if (p === undefined) return undefined;
+  const out: import('../codec/mqtt/packets.js').Properties = {};
+  let any = false;
+  if (p.payloadFormatIndicator !== undefined) (out.payloadFormatIndicator = p.payloadFormatIndicator), (any = true);
+  if (p.contentType !== undefined) (out.contentType = p.contentType), (any = true);
+  if (p.responseTopic !== undefined) (out.responseTopic = p.responseTopic), (any = true);
+  if (p.correlationData !== undefined) (out.correlationData = p.correlationData), (any = true);
+  if (p.userProperties !== undefined) (out.userProperties = p.userProperties), (any = true);
+  return any ? out : undefined;
+}

@@ -1,0 +1,439 @@
+/**
+ * One connection's MQTT state machine (MQTT 3.1.1 and 5.0). Pure: packets come in through
+ * handleIn(), packets go out through the ChannelOutput port, and everything that reaches
+ * other connections goes through the broker core. No sockets, no timers: the broker's
+ * sweep calls check(now).
+ *
+ *   awaiting-connect --CONNECT--> authenticating --(auth ok)--> connected --> closed
+ *                                        \--(refused)--> closed
+ *
+ * The packet handlers live in connect-flow.ts, publish-flow.ts and subscribe-flow.ts;
+ * this file holds the state, the way out (send / close) and the session-facing side
+ * (SessionSink) and the backpressure side (PressureWaiter).
+ */
+import type { AckPacket, Packet, Properties, ProtocolVersion, PublishPacket, QoS, WillMessage } from '../../codec/mqtt/packets.js';
+import { encode, type CodecError } from '../../codec/mqtt/index.js';
+import { RC } from '../../codec/mqtt/reason-codes.js';
+import { forwardable, type Broker } from '../broker.js';
+import type { ClientInfo, DisconnectCause } from '../hooks.js';
+import type { Message } from '../session/message.js';
+import type { Session } from '../session/session.js';
+import type { PressureWaiter, SessionSink, SinkPressure } from '../session/session-sink.js';
+import type { PendingWill } from '../session/will.js';
+import type { ChannelOutput } from './channel-output.js';
+import type { Negotiated } from './connect-checks.js';
+import { handleAuth, handleConnect } from './connect-flow.js';
+import { handleAck, handlePublish, handlePubrel } from './publish-flow.js';
+import { connackRefusal, connackUnsupportedVersion, refuse, serverDisconnect, type Refusal } from './reasons.js';
+import { handleSubscribe, handleUnsubscribe } from './subscribe-flow.js';
+import type { InboundAliases, OutboundAliases } from './topic-alias.js';
+
+export type ChannelState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
+
+interface QueuedAck {
+  packet: AckPacket;
+  ready: boolean;
+  failed: boolean;
+}
+
+export class Channel implements SessionSink, PressureWaiter {
+  state: ChannelState = 'awaiting-connect';
+  version: ProtocolVersion = 4;
+  client: ClientInfo | undefined;
+  session: Session | null = null;
+  neg: Negotiated | undefined;
+  /** The will of this connection until a normal DISCONNECT removes it (MQTT-3.1.2-10). */
+  will: WillMessage | undefined;
+  inAliases: InboundAliases | undefined;
+  outAliases: OutboundAliases | undefined;
+  /** CONNACK with success was sent: from now on errors are DISCONNECTs (MQTT-3.14.0-1). */
+  connackSent = false;
+  /** Enhanced authentication in progress or done with this method (MQTT5 4.12). */
+  authMethod: string | undefined;
+  authStep = 0;
+  /** Clean Start / Clean Session of the CONNECT. */
+  cleanStartRequested = false;
+  /** An asynchronous step (auth hook) is running: input waits. */
+  asyncPending = false;
+  lastPacketAt: number;
+  readonly openedAt: number;
+  private blockers: Set<object> | undefined;
+  private inputStopped = false;
+  private acks: QueuedAck[] | undefined;
+  /** QoS 1 PUBACKs not yet sent (waiting for the store), for Receive Maximum accounting. */
+  pendingQos1 = 0;
+  private maxOut = Infinity;
+
+  constructor(
+    readonly broker: Broker,
+    readonly out: ChannelOutput,
+    now: number,
+  ) {
+    this.openedAt = now;
+    this.lastPacketAt = now;
+  }
+
+  get clientId(): string | undefined {
+    return this.client?.clientId;
+  }
+
+  // ---- input -----------------------------------------------------------------------------
+
+  /**
+   * Handles one decoded packet. Returns false when the channel wants no more input for now
+   * (authentication running, or a subscriber it publishes to is congested); the transport
+   * then stops decoding and reading until out.resumeInput() is called.
+   */
+  handleIn(p: Packet, now: number): boolean {
+    if (this.state === 'closed') return false;
+    this.lastPacketAt = now;
+    this.broker.stats.packetsIn++;
+    if (this.state === 'awaiting-connect') {
+      if (p.type !== 1) {
+        // MQTT-3.1.0-1: the first packet must be CONNECT.
+        this.closeWith(refuse(RC.PROTOCOL_ERROR, 'The first packet must be CONNECT'), 'protocol-error');
+        return false;
+      }
+      handleConnect(this, p, now);
+      return this.acceptingInput();
+    }
+    switch (p.type) {
+      case 3:
+        handlePublish(this, p, now);
+        break;
+      case 4:
+      case 5:
+      case 7:
+        handleAck(this, p, now);
+        break;
+      case 6:
+        handlePubrel(this, p);
+        break;
+      case 8:
+        handleSubscribe(this, p);
+        break;
+      case 10:
+        handleUnsubscribe(this, p);
+        break;
+      case 12:
+        this.send({ type: 13 });
+        break;
+      case 14:
+        this.onClientDisconnect(p.reasonCode ?? 0, p.properties);
+        break;
+      case 15:
+        handleAuth(this, p, now);
+        break;
+      case 1:
+        this.protocolError('A second CONNECT on the same connection'); // MQTT-3.1.0-2
+        break;
+      default:
+        // CONNACK, SUBACK, UNSUBACK, PINGRESP are server-to-client only.
+        this.protocolError(`Unexpected packet type ${p.type} from a client`);
+    }
+    return this.acceptingInput();
+  }
+
+  acceptingInput(): boolean {
+    const ok = this.state !== 'closed' && !this.asyncPending && (this.blockers === undefined || this.blockers.size === 0);
+    if (!ok) this.inputStopped = true;
+    return ok;
+  }
+
+  /** Input may flow again (async step finished or pressure relieved). */
+  releaseInput(): void {
+    if (this.inputStopped && this.state !== 'closed' && !this.asyncPending && (this.blockers === undefined || this.blockers.size === 0)) {
+      this.inputStopped = false;
+      this.out.resumeInput();
+    }
+  }
+
+  /** The decoder refused the byte stream (MQTT5 4.13: 0x81 malformed, 0x82 protocol error, 0x95 too large). */
+  handleDecodeError(err: CodecError): void {
+    if (this.state === 'closed') return;
+    this.broker.stats.malformedPackets++;
+    if (err.reasonCode === RC.UNSUPPORTED_PROTOCOL_VERSION && !this.connackSent) {
+      const requested = err.details?.protocolVersion as number | undefined;
+      this.emit(connackUnsupportedVersion(requested), requested !== undefined && requested >= 5 ? 5 : 4);
+      this.finish('protocol-error', RC.UNSUPPORTED_PROTOCOL_VERSION);
+      this.out.end();
+      return;
+    }
+    const rc = err.reasonCode ?? RC.MALFORMED_PACKET;
+    const version = err.details?.protocolVersion;
+    if (this.state === 'awaiting-connect' && version === 5) this.version = 5;
+    this.closeWith(refuse(rc, err.message), 'protocol-error');
+  }
+
+  /** The socket closed or failed. */
+  connectionLost(cause: DisconnectCause): void {
+    if (this.state === 'closed') return;
+    this.finish(cause, RC.UNSPECIFIED_ERROR);
+  }
+
+  /** Periodic check from the broker's sweep: connect deadline, keepalive, stalled publishers' blockers. */
+  check(now: number): void {
+    if (this.state === 'closed') return;
+    const cfg = this.broker.config;
+    if (this.state !== 'connected') {
+      if (now - this.openedAt > cfg.mqtt.connectTimeoutMs) {
+        this.closeWith(refuse(RC.MAXIMUM_CONNECT_TIME, 'No CONNECT within the connect timeout'), 'protocol-error');
+      }
+      return;
+    }
+    const ka = this.neg!.keepaliveS;
+    if (ka > 0 && now - this.lastPacketAt > ka * 1500) {
+      // MQTT-3.1.2-24: nothing received for 1.5 x Keep Alive.
+      this.closeWith(refuse(RC.KEEP_ALIVE_TIMEOUT, `Nothing received for ${ka * 1.5} s`), 'keepalive-timeout');
+      return;
+    }
+    if (this.blockers !== undefined) {
+      for (const b of [...this.blockers]) (b as Session).releaseIfStalled(now, cfg.limits.stallDetectMs);
+    }
+  }
+
+  // ---- output ----------------------------------------------------------------------------
+
+  /** Encodes and sends a packet, honouring the client's Maximum Packet Size (MQTT-3.1.2-24/25). */
+  send(p: Packet): boolean {
+    let bytes = encode(p, this.version);
+    if (bytes.length > this.maxOut) {
+      const props = (p as { properties?: Properties }).properties;
+      if (p.type === 3 || props === undefined) return false;
+      // Drop the Reason String and User Properties first (MQTT5 3.1.2.11.4).
+      const slim = { ...p, properties: { ...props, reasonString: undefined, userProperties: undefined } } as Packet;
+      bytes = encode(slim, this.version);
+      if (bytes.length > this.maxOut) return false;
+      p = slim;
+    }
+    this.emit(p, this.version, bytes);
+    return true;
+  }
+
+  private emit(p: Packet, version: ProtocolVersion, bytes = encode(p, version)): void {
+    this.broker.stats.packetsOut++;
+    this.out.send(p, bytes);
+  }
+
+  /** Sends an acknowledgement of an inbound publish, in order, once `commit` (the store) is durable. */
+  ack(packet: AckPacket, commit: Promise<void> | undefined): void {
+    if (commit === undefined && this.acks === undefined) {
+      this.send(packet);
+      return;
+    }
+    const entry: QueuedAck = { packet, ready: commit === undefined, failed: false };
+    (this.acks ??= []).push(entry);
+    if (packet.type === 4) this.pendingQos1++;
+    if (commit !== undefined) {
+      commit.then(
+        () => {
+          entry.ready = true;
+          this.flushAcks();
+        },
+        () => {
+          entry.ready = true;
+          entry.failed = true;
+          this.flushAcks();
+        },
+      );
+    } else {
+      this.flushAcks();
+    }
+  }
+
+  /** MQTT-4.6.0-2/3: acknowledgements leave in the order the publishes arrived. */
+  private flushAcks(): void {
+    const q = this.acks;
+    if (q === undefined) return;
+    while (q.length > 0 && q[0].ready) {
+      const e = q.shift()!;
+      if (e.packet.type === 4) this.pendingQos1--;
+      if (this.state === 'closed') continue;
+      if (e.failed) {
+        if (this.version !== 5) {
+          // 3.1.1 cannot refuse a publish: close without the ack, the client resends.
+          this.closeWith(refuse(RC.UNSPECIFIED_ERROR, 'Store write failed'), 'protocol-error');
+          continue;
+        }
+        e.packet.reasonCode = RC.UNSPECIFIED_ERROR;
+        e.packet.properties = { reasonString: 'Store write failed; the message was not accepted' };
+        if (e.packet.type === 5) this.session?.releaseInboundQos2(e.packet.packetId);
+      }
+      this.send(e.packet);
+    }
+    if (q.length === 0) this.acks = undefined;
+  }
+
+  // ---- closing ---------------------------------------------------------------------------
+
+  /** Server-side close with a reason: CONNACK (before connect), DISCONNECT (v5 after), or a plain close (3.1.1). */
+  closeWith(r: Refusal, cause: DisconnectCause, serverReference?: string): void {
+    if (this.state === 'closed') return;
+    this.broker.stats.reasonCode(r.reasonCode);
+    if (this.connackSent) {
+      if (this.version === 5) this.send(serverDisconnect(r, serverReference));
+    } else if (this.state === 'authenticating' || (this.state === 'awaiting-connect' && this.version === 5)) {
+      // MQTT5 4.13.1: errors before CONNACK are reported in a CONNACK.
+      if (this.version === 5 || r.reasonCode !== RC.MAXIMUM_CONNECT_TIME) this.send(connackRefusal(this.version, r));
+    }
+    this.finish(cause, r.reasonCode);
+    this.out.end();
+  }
+
+  protocolError(reason: string, reasonCode: number = RC.PROTOCOL_ERROR): void {
+    this.closeWith(refuse(reasonCode, reason), 'protocol-error');
+  }
+
+  private onClientDisconnect(reasonCode: number, props: Properties | undefined): void {
+    if (this.version === 5) {
+      const se = props?.sessionExpiryInterval;
+      if (se !== undefined && this.session !== null) {
+        if (this.neg!.sessionExpiryS === 0 && se !== 0) {
+          // MQTT-3.14.2-2: Session Expiry Interval cannot go from 0 to non-zero on DISCONNECT.
+          this.protocolError('Session Expiry Interval was 0 at CONNECT and cannot be set on DISCONNECT');
+          return;
+        }
+        this.session.setExpiry(Math.min(se, this.broker.config.mqtt.maxSessionExpiryS));
+      }
+    }
+    // MQTT-3.14.4-3 / MQTT-3.1.2-10: a normal DISCONNECT deletes the will; 0x04 keeps it.
+    if (this.version !== 5 || reasonCode !== RC.DISCONNECT_WITH_WILL) this.will = undefined;
+    this.finish(reasonCode === RC.DISCONNECT_WITH_WILL ? 'client-disconnect-with-will' : 'client-disconnect', reasonCode);
+    this.out.end(); // MQTT-3.14.4-1
+  }
+
+  private finish(cause: DisconnectCause, reasonCode: number): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    const broker = this.broker;
+    broker.stats.closed(cause);
+    if (this.session !== null) {
+      const now = broker.clock.now();
+      broker.connectionClosed(this.session, this, this.pendingWill(now), cause === 'server-shutdown');
+    }
+    this.blockers = undefined;
+    if (wasConnected && this.client !== undefined && broker.hooks.onDisconnected) {
+      try {
+        broker.hooks.onDisconnected(this.client, cause, reasonCode);
+      } catch (err) {
+        broker.logger.error({ err }, 'onDisconnected hook failed');
+      }
+    }
+  }
+
+  private pendingWill(now: number): PendingWill | undefined {
+    const w = this.will;
+    if (w === undefined) return undefined;
+    this.will = undefined;
+    const delayS = this.version === 5 ? (w.properties?.willDelayInterval ?? 0) : 0;
+    return {
+      topic: w.topic,
+      payload: Buffer.from(w.payload),
+      qos: w.qos,
+      retain: w.retain,
+      properties: w.properties,
+      fireAt: now + delayS * 1000,
+    };
+  }
+
+  /** Server shutdown (MQTT5 3.14.2.1 0x8B, with a Server Reference when configured). */
+  shutdown(reasonCode: number, serverReference: string | undefined): void {
+    this.closeWith(refuse(reasonCode, 'Server shutting down'), 'server-shutdown', serverReference);
+  }
+
+  /** Connected: the client's limits are known. */
+  setNegotiated(n: Negotiated): void {
+    this.neg = n;
+    this.maxOut = n.clientMaxPacketSize;
+  }
+
+  // ---- SessionSink -----------------------------------------------------------------------
+
+  get sendWindow(): number {
+    const cap = this.broker.config.mqtt.maxInflightMessages;
+    if (this.version !== 5 || this.neg === undefined) return cap;
+    return Math.min(cap, this.neg.clientReceiveMaximum); // MQTT-3.3.4-7
+  }
+
+  pressure(): SinkPressure {
+    return this.out.pressure();
+  }
+
+  sendPublish(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds: number[] | undefined,
+    packetId: number,
+    dup: boolean,
+  ): boolean {
+    let topic = message.topic;
+    let properties: Properties | undefined;
+    let newAlias = false;
+    if (this.version === 5) {
+      properties = message.properties;
+      const aliases = this.outAliases;
+      if (subscriptionIds !== undefined || message.expiresAt !== 0 || aliases !== undefined) {
+        const p: Properties = properties === undefined ? {} : { ...properties };
+        if (subscriptionIds !== undefined) p.subscriptionIdentifiers = subscriptionIds;
+        if (message.expiresAt !== 0) {
+          // MQTT-3.3.2-6: forward the remaining lifetime.
+          p.messageExpiryInterval = Math.max(1, Math.ceil((message.expiresAt - this.broker.clock.now()) / 1000));
+        }
+        if (aliases !== undefined) {
+          const a = aliases.lookup(topic);
+          if (a !== undefined) {
+            p.topicAlias = a.alias;
+            if (a.known) topic = '';
+            else newAlias = true;
+          }
+        }
+        properties = p;
+      }
+    }
+    const packet: PublishPacket = {
+      type: 3,
+      topic,
+      payload: message.payload,
+      qos,
+      retain,
+      dup,
+      packetId: qos > 0 ? packetId : undefined,
+      properties,
+    };
+    const bytes = encode(packet, this.version);
+    if (bytes.length > this.maxOut) {
+      if (newAlias) this.outAliases!.forget(message.topic);
+      return false;
+    }
+    this.emit(packet, this.version, bytes);
+    return true;
+  }
+
+  sendPubrel(packetId: number, reasonCode: number): void {
+    this.send({ type: 6, packetId, reasonCode });
+  }
+
+  disconnect(reasonCode: number, reason: string, cause: DisconnectCause): void {
+    this.closeWith(refuse(reasonCode, reason), cause);
+  }
+
+  // ---- PressureWaiter ----------------------------------------------------------------------
+
+  pressureApplied(source: object): void {
+    const b = (this.blockers ??= new Set());
+    if (b.size === 0) this.broker.stats.backpressurePauses++;
+    b.add(source);
+  }
+
+  pressureRelieved(source: object): void {
+    const b = this.blockers;
+    if (b === undefined) return;
+    b.delete(source);
+    if (b.size === 0) this.releaseInput();
+  }
+
+  /** The properties of an inbound message that are forwarded to subscribers. */
+  static forwardable = forwardable;
+}

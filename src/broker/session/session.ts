@@ -1,0 +1,443 @@
+/**
+ * One MQTT session (MQTT5 4.1): subscriptions, the outbound inflight window and queue,
+ * inbound QoS 2 packet ids, and the will. A session outlives its connections when its
+ * expiry interval is above 0; it is then mirrored to the store as it changes, so that the
+ * durable store can bring it back after a restart.
+ *
+ * Outbound flow (MQTT-4.3, MQTT-4.4, MQTT5 4.9):
+ *   offer() -> queue -> inflight (packet id, sent) -> PUBACK | PUBREC -> PUBREL -> PUBCOMP
+ * QoS 0 goes straight to the connection when it is online and not stalled.
+ */
+import type { QoS } from '../../codec/mqtt/packets.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Store, StoredSubscription } from '../../ports/store.js';
+import type { QueueDropPolicy } from '../config.js';
+import type { BrokerStats } from '../stats.js';
+import { BoundedQueue } from './bounded-queue.js';
+import type { Delivery, Message } from './message.js';
+import { PacketIdAllocator } from './packet-ids.js';
+import type { PressureWaiter, SessionSink } from './session-sink.js';
+import type { PendingWill } from './will.js';
+
+export interface SessionLimits {
+  maxQueuedMessages: number;
+  queueDropPolicy: QueueDropPolicy;
+  queueQos0Offline: boolean;
+  /** Cap on the outbound window, whatever the client allows. */
+  maxInflightMessages: number;
+}
+
+export type OfferResult = 'sent' | 'queued' | 'dropped' | 'overflow';
+
+/** Expiry interval meaning "never" (MQTT5 3.1.2.11.2). */
+export const NEVER_EXPIRES = 0xffffffff;
+
+export class Session {
+  readonly subscriptions = new Map<string, StoredSubscription>();
+  readonly inflight = new Map<number, Delivery>();
+  readonly queue: BoundedQueue<Delivery>;
+  readonly inboundQos2 = new Set<number>();
+  sink: SessionSink | null = null;
+  will: PendingWill | undefined;
+  /** ms since epoch; undefined while a connection is attached. */
+  disconnectedAt: number | undefined;
+  username: string | undefined;
+  protocolVersion: number;
+  /** Set when the session has ended and must not be used any more. */
+  ended = false;
+  private readonly ids = new PacketIdAllocator();
+  private nextSeq = 1;
+  private waiters: Set<PressureWaiter> | undefined;
+  /** Last acknowledgement or socket drain, for stall detection. */
+  lastProgressAt = 0;
+  private _expiryIntervalS: number;
+
+  constructor(
+    readonly clientId: string,
+    expiryIntervalS: number,
+    protocolVersion: number,
+    private readonly limits: SessionLimits,
+    private readonly store: Store,
+    private readonly stats: BrokerStats,
+    private readonly clock: Clock,
+  ) {
+    this._expiryIntervalS = expiryIntervalS;
+    this.protocolVersion = protocolVersion;
+    this.queue = new BoundedQueue<Delivery>(limits.maxQueuedMessages);
+  }
+
+  get expiryIntervalS(): number {
+    return this._expiryIntervalS;
+  }
+
+  /** Persistent sessions (expiry > 0) are mirrored to the store. */
+  get persistent(): boolean {
+    return this._expiryIntervalS > 0;
+  }
+
+  get online(): boolean {
+    return this.sink !== null;
+  }
+
+  /** Changes the expiry (CONNECT or DISCONNECT, MQTT5 3.14.2.2.2), persisting or forgetting the session. */
+  setExpiry(expiryIntervalS: number): void {
+    const was = this.persistent;
+    this._expiryIntervalS = expiryIntervalS;
+    if (was && !this.persistent) this.store.deleteSession(this.clientId);
+    else if (!was && this.persistent) this.persistAll();
+    else if (this.persistent) this.persistMeta();
+  }
+
+  persistMeta(): void {
+    if (!this.persistent) return;
+    this.store.putSession({
+      clientId: this.clientId,
+      protocolVersion: this.protocolVersion,
+      expiryIntervalS: this._expiryIntervalS,
+      disconnectedAt: this.disconnectedAt,
+      username: this.username,
+    });
+  }
+
+  // ---- subscriptions ------------------------------------------------------------
+
+  putSubscription(sub: StoredSubscription): boolean {
+    const existed = this.subscriptions.has(sub.filter);
+    this.subscriptions.set(sub.filter, sub);
+    if (this.persistent) this.store.putSubscription(this.clientId, sub);
+    return existed;
+  }
+
+  deleteSubscription(filter: string): boolean {
+    const existed = this.subscriptions.delete(filter);
+    if (existed && this.persistent) this.store.deleteSubscription(this.clientId, filter);
+    return existed;
+  }
+
+  // ---- outbound -----------------------------------------------------------------
+
+  /**
+   * Hands a message to the session. Returns what happened; 'overflow' means the queue of
+   * an online session passed its bound (the caller disconnects it as a slow consumer).
+   */
+  offer(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds: number[] | undefined,
+    shareKey: string | undefined,
+    waiter: PressureWaiter | undefined,
+  ): OfferResult {
+    const sink = this.sink;
+    if (qos === 0) {
+      if (sink !== null) {
+        const p = sink.pressure();
+        if (p === 'stalled') {
+          this.stats.drop('slow-consumer');
+          return 'dropped';
+        }
+        if (p === 'congested' && waiter !== undefined) this.addWaiter(waiter);
+        if (!sink.sendPublish(message, 0, retain, subscriptionIds, 0, false)) {
+          this.stats.drop('packet-too-large');
+          return 'dropped';
+        }
+        this.stats.messagesDelivered++;
+        return 'sent';
+      }
+      if (!this.limits.queueQos0Offline || !this.persistent) return 'dropped';
+    }
+    const d: Delivery = {
+      seq: this.nextSeq++,
+      message,
+      qos,
+      retain,
+      subscriptionIds,
+      shareKey,
+      packetId: undefined,
+      pubrel: false,
+      sent: false,
+    };
+    if (sink !== null && this.queue.length === 0 && this.unsentInflight === 0 && this.sentCount < sink.sendWindow) {
+      const p = sink.pressure();
+      if (p !== 'stalled') {
+        if (p === 'congested' && waiter !== undefined) this.addWaiter(waiter);
+        if (this.persistent) this.store.putDelivery(this.clientId, this.toStored(d), message);
+        this.transmit(d, sink);
+        return 'sent';
+      }
+    }
+    return this.enqueue(d, waiter);
+  }
+
+  private enqueue(d: Delivery, waiter: PressureWaiter | undefined): OfferResult {
+    if (this.queue.full) {
+      if (this.limits.queueDropPolicy === 'drop-newest') {
+        this.stats.drop('queue-full');
+        return this.sink !== null ? 'overflow' : 'dropped';
+      }
+      const old = this.queue.shift();
+      if (old) this.forget(old, 'queue-full');
+      this.queue.push(d);
+      if (this.persistent) this.store.putDelivery(this.clientId, this.toStored(d), d.message);
+      return this.sink !== null ? 'overflow' : 'queued';
+    }
+    this.queue.push(d);
+    if (this.persistent) this.store.putDelivery(this.clientId, this.toStored(d), d.message);
+    if (waiter !== undefined && this.sink !== null && this.queue.length >= this.pressureHigh()) {
+      if (this.sink.pressure() !== 'stalled') this.addWaiter(waiter);
+    }
+    return 'queued';
+  }
+
+  /** Moves queued messages into the window while there is room and the connection takes them. */
+  pump(now: number): void {
+    const sink = this.sink;
+    if (sink === null) return;
+    // Resend what is inflight but not yet sent on this connection (after a reconnect or a smaller window).
+    if (this.unsentInflight > 0) this.sendUnsentInflight(sink);
+    while (this.queue.length > 0 && this.inflightSent() < sink.sendWindow) {
+      if (sink.pressure() !== 'ok') break;
+      const d = this.queue.shift()!;
+      if (d.message.expiresAt !== 0 && d.message.expiresAt <= now) {
+        this.forget(d, 'expired'); // MQTT-3.3.2-5
+        continue;
+      }
+      if (d.qos === 0) {
+        if (this.persistent) this.store.deleteDelivery(this.clientId, d.seq);
+        if (sink.sendPublish(d.message, 0, d.retain, d.subscriptionIds, 0, false)) this.stats.messagesDelivered++;
+        else this.stats.drop('packet-too-large');
+        continue;
+      }
+      this.transmit(d, sink);
+    }
+    this.maybeRelease();
+  }
+
+  private transmit(d: Delivery, sink: SessionSink): void {
+    const pid = this.ids.allocate(this.inflight);
+    d.packetId = pid;
+    this.inflight.set(pid, d);
+    this.sentCount++;
+    d.sent = true;
+    if (this.persistent) this.store.updateDelivery(this.clientId, d.seq, pid, false);
+    if (!sink.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, pid, false)) {
+      // MQTT-3.1.2-25: too large for the client; behave as if it had been delivered.
+      this.stats.drop('packet-too-large');
+      this.complete(pid);
+    }
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) received. Returns false for an unknown id. */
+  complete(packetId: number): boolean {
+    const d = this.inflight.get(packetId);
+    if (d === undefined) return false;
+    this.inflight.delete(packetId);
+    if (d.sent) this.sentCount--;
+    else this.unsentInflight--;
+    if (this.persistent) this.store.deleteDelivery(this.clientId, d.seq);
+    this.stats.messagesDelivered++;
+    this.lastProgressAt = this.clock.now();
+    return true;
+  }
+
+  /** PUBREC received (MQTT-4.3.3). Returns 'pubrel' to answer with PUBREL, 'unknown' for 0x92. */
+  pubrec(packetId: number, reasonCode: number): 'pubrel' | 'released' | 'unknown' {
+    const d = this.inflight.get(packetId);
+    if (d === undefined || d.qos !== 2) return 'unknown';
+    if (reasonCode >= 0x80) {
+      // MQTT5 4.3.3: an error PUBREC ends the exchange; the packet id is free again.
+      this.complete(packetId);
+      return 'released';
+    }
+    d.pubrel = true;
+    if (this.persistent) this.store.updateDelivery(this.clientId, d.seq, packetId, true);
+    return 'pubrel';
+  }
+
+  // ---- connection lifecycle -------------------------------------------------------
+
+  /** A connection takes the session (MQTT-4.4.0-1: resend unacknowledged PUBLISH and PUBREL). */
+  attach(sink: SessionSink, now: number): void {
+    this.sink = sink;
+    this.disconnectedAt = undefined;
+    for (const d of this.inflight.values()) {
+      if (d.sent) {
+        d.sent = false;
+        this.sentCount--;
+        this.unsentInflight++;
+      }
+    }
+    if (this.persistent) this.persistMeta();
+    this.pump(now);
+  }
+
+  detach(now: number): void {
+    this.sink = null;
+    this.disconnectedAt = now;
+    this.releaseWaiters();
+    if (this.persistent) this.persistMeta();
+  }
+
+  /** Removes and returns deliveries that came through shared subscriptions (for redistribution). */
+  takeSharedDeliveries(shareKey?: string): Delivery[] {
+    const out: Delivery[] = [];
+    for (const [pid, d] of this.inflight) {
+      if (d.shareKey === undefined || (shareKey !== undefined && d.shareKey !== shareKey) || d.pubrel) continue;
+      this.inflight.delete(pid);
+      if (d.sent) this.sentCount--;
+      else this.unsentInflight--;
+      if (this.persistent) this.store.deleteDelivery(this.clientId, d.seq);
+      out.push(d);
+    }
+    const queued = this.queue.removeWhere((d) => d.shareKey !== undefined && (shareKey === undefined || d.shareKey === shareKey));
+    for (const d of queued) if (this.persistent) this.store.deleteDelivery(this.clientId, d.seq);
+    return out.concat(queued);
+  }
+
+  /** Ends the session: everything it holds is dropped (counted) and removed from the store. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const lost = this.queue.length + this.inflight.size;
+    if (lost > 0) this.stats.drop('session-ended', lost);
+    this.queue.removeWhere(() => true);
+    this.inflight.clear();
+    this.sentCount = 0;
+    this.unsentInflight = 0;
+    this.releaseWaiters();
+    if (this.persistent) this.store.deleteSession(this.clientId);
+  }
+
+  // ---- inbound QoS 2 ----------------------------------------------------------------
+
+  addInboundQos2(packetId: number): void {
+    this.inboundQos2.add(packetId);
+    if (this.persistent) this.store.putInboundQos2(this.clientId, packetId);
+  }
+
+  releaseInboundQos2(packetId: number): boolean {
+    const had = this.inboundQos2.delete(packetId);
+    if (had && this.persistent) this.store.deleteInboundQos2(this.clientId, packetId);
+    return had;
+  }
+
+  // ---- backpressure -------------------------------------------------------------------
+
+  /** Queue length above which an online, reading subscriber slows its publishers down. */
+  pressureHigh(): number {
+    return Math.max(1, Math.min(1000, this.limits.maxQueuedMessages >> 2));
+  }
+
+  /** Registers a publisher to be slowed down until this session drains. */
+  addWaiter(w: PressureWaiter): void {
+    const ws = (this.waiters ??= new Set());
+    if (ws.has(w)) return;
+    ws.add(w);
+    w.pressureApplied(this);
+  }
+
+  get hasWaiters(): boolean {
+    return this.waiters !== undefined && this.waiters.size > 0;
+  }
+
+  /** Called when the connection drained or acknowledged: wakes publishers once below the low-water mark. */
+  maybeRelease(): void {
+    if (this.waiters === undefined || this.waiters.size === 0) return;
+    const sink = this.sink;
+    if (sink !== null) {
+      const p = sink.pressure();
+      if (p === 'congested') return;
+      if (p === 'ok' && this.queue.length > this.pressureHigh() >> 1) return;
+    }
+    this.releaseWaiters();
+  }
+
+  /**
+   * Periodic check (the broker's sweep): a session that holds publishers back but has made
+   * no progress (no acknowledgement, no drain) for `stallMs` lets them go, so that a stuck
+   * subscriber, or two clients waiting on each other, cannot stop the others.
+   */
+  releaseIfStalled(now: number, stallMs: number): void {
+    if (this.waiters === undefined || this.waiters.size === 0) return;
+    if (this.sink === null || this.sink.pressure() === 'stalled' || now - this.lastProgressAt >= stallMs) {
+      this.releaseWaiters();
+    } else {
+      this.maybeRelease();
+    }
+  }
+
+  /** The connection's socket made progress (a write completed). */
+  noteProgress(now: number): void {
+    this.lastProgressAt = now;
+  }
+
+  releaseWaiters(): void {
+    const ws = this.waiters;
+    if (ws === undefined || ws.size === 0) return;
+    this.waiters = undefined;
+    for (const w of ws) w.pressureRelieved(this);
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  private sentCount = 0;
+  private unsentInflight = 0;
+
+  private inflightSent(): number {
+    return this.sentCount;
+  }
+
+  private sendUnsentInflight(sink: SessionSink): void {
+    for (const [pid, d] of this.inflight) {
+      if (d.sent) continue;
+      if (this.sentCount >= sink.sendWindow) break;
+      d.sent = true;
+      this.sentCount++;
+      this.unsentInflight--;
+      if (d.pubrel) sink.sendPubrel(pid, 0);
+      else if (!sink.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, pid, true)) {
+        this.stats.drop('packet-too-large');
+        this.complete(pid);
+      }
+    }
+  }
+
+  private forget(d: Delivery, reason: 'expired' | 'queue-full'): void {
+    this.stats.drop(reason);
+    if (this.persistent) this.store.deleteDelivery(this.clientId, d.seq);
+  }
+
+  private toStored(d: Delivery) {
+    return {
+      seq: d.seq,
+      messageId: d.message.id,
+      qos: d.qos,
+      retain: d.retain,
+      subscriptionIds: d.subscriptionIds,
+      shareKey: d.shareKey,
+      packetId: d.packetId,
+      pubrel: d.pubrel,
+    };
+  }
+
+  /** Restores a delivery from the store at start-up. */
+  restoreDelivery(d: Delivery): void {
+    if (d.seq >= this.nextSeq) this.nextSeq = d.seq + 1;
+    if (d.packetId !== undefined) {
+      d.sent = false;
+      this.inflight.set(d.packetId, d);
+      this.unsentInflight++;
+    } else {
+      this.queue.push(d);
+    }
+  }
+
+  /** Writes everything to the store (a session that just became persistent). */
+  private persistAll(): void {
+    this.persistMeta();
+    for (const sub of this.subscriptions.values()) this.store.putSubscription(this.clientId, sub);
+    for (const d of this.inflight.values()) this.store.putDelivery(this.clientId, this.toStored(d), d.message);
+    for (const d of this.queue.values()) this.store.putDelivery(this.clientId, this.toStored(d), d.message);
+    for (const id of this.inboundQos2) this.store.putInboundQos2(this.clientId, id);
+  }
+}

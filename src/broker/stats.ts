@@ -1,0 +1,53 @@
+/**
+ * The broker's own counters, kept as plain numbers on the hot path. The observability
+ * layer reads them to export Prometheus metrics; tests read them to see what a policy did.
+ * Labels are bounded enums, never client ids or topics.
+ */
+import type { DisconnectCause } from './hooks.js';
+
+export type DropReason =
+  | 'queue-full'
+  | 'expired'
+  | 'acl-denied'
+  | 'slow-consumer'
+  | 'packet-too-large'
+  | 'session-ended'
+  | 'retained-limit';
+
+export class BrokerStats {
+  connectionsAccepted = 0;
+  connectionsRefused = 0;
+  readonly connectionsClosed = new Map<DisconnectCause, number>();
+  /** Server-sent DISCONNECT / CONNACK failure codes, by reason code. */
+  readonly serverReasonCodes = new Map<number, number>();
+  packetsIn = 0;
+  packetsOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  malformedPackets = 0;
+  messagesPublished = 0;
+  messagesDelivered = 0;
+  messagesNoSubscriber = 0;
+  readonly messagesDropped = new Map<DropReason, number>();
+  slowConsumersDisconnected = 0;
+  backpressurePauses = 0;
+  willsPublished = 0;
+  sessionsExpired = 0;
+  takeovers = 0;
+
+  drop(reason: DropReason, n = 1): void {
+    this.messagesDropped.set(reason, (this.messagesDropped.get(reason) ?? 0) + n);
+  }
+
+  dropped(reason: DropReason): number {
+    return this.messagesDropped.get(reason) ?? 0;
+  }
+
+  closed(cause: DisconnectCause): void {
+    this.connectionsClosed.set(cause, (this.connectionsClosed.get(cause) ?? 0) + 1);
+  }
+
+  reasonCode(code: number): void {
+    this.serverReasonCodes.set(code, (this.serverReasonCodes.get(code) ?? 0) + 1);
+  }
+}

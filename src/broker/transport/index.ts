@@ -1,0 +1,3 @@
+export { startListeners } from './listeners.js';
+export { Connection } from './connection.js';
+export type { BoundAddresses, ListenerName, Listeners, ListenersConfig, TlsFiles } from './listeners-api.js';

@@ -1,0 +1,24 @@
+/**
+ * Time as a port, so that expiry, keepalive and SLO logic can be tested with an injected
+ * clock. Milliseconds since the epoch, like Date.now().
+ */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  constructor(private t = 1_700_000_000_000) {}
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): number {
+    this.t += ms;
+    return this.t;
+  }
+  set(ms: number): void {
+    this.t = ms;
+  }
+}

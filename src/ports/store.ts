@@ -1,0 +1,136 @@
+/**
+ * The persistence port. The broker keeps its working state in memory and tells the store
+ * about every change to state that must outlive a connection (persistent sessions, their
+ * subscriptions, queued and inflight messages, inbound QoS 2 ids, retained messages,
+ * pending wills). Writes are synchronous calls that join the current batch; `flush()` is
+ * the durability barrier the broker waits on before it acknowledges a QoS 1/2 publish
+ * (PUBACK / PUBREC only after the message and its copies are committed).
+ *
+ * Sessions with expiry 0 (clean sessions that end with their connection) never reach the
+ * store: they cannot be resumed, so persisting them would cost without protecting anything.
+ *
+ * Every adapter (memory, sqlite, nats) runs the same shared test suite.
+ */
+import type { Properties, QoS } from '../codec/mqtt/packets.js';
+
+/** A message as stored: the immutable part shared by every queue that holds it. */
+export interface StoredMessage {
+  /** Broker-assigned, unique within the store, increasing in publish order. */
+  readonly id: number;
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  /** Forwardable MQTT 5 properties (never topic alias or subscription identifiers). */
+  readonly properties: Properties | undefined;
+  /** Absolute expiry, ms since epoch; 0 = never (MQTT5 3.3.2.3.3). */
+  readonly expiresAt: number;
+  /** Client id of the publisher, for No Local (MQTT-3.8.3-3). */
+  readonly publisherId: string | undefined;
+  readonly createdAt: number;
+}
+
+export interface StoredSubscription {
+  readonly filter: string;
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  readonly subscriptionId: number | undefined;
+}
+
+/** One message queued for (or inflight to) one session. */
+export interface StoredDelivery {
+  /** Position in the session's outbound order; increasing. */
+  readonly seq: number;
+  readonly messageId: number;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly subscriptionIds: readonly number[] | undefined;
+  /** Set when the message came through a shared subscription ("group/filter"). */
+  readonly shareKey: string | undefined;
+  /** Packet id once sent; undefined while queued. */
+  readonly packetId: number | undefined;
+  /** QoS 2 only: PUBREC received, PUBREL sent, waiting for PUBCOMP. */
+  readonly pubrel: boolean;
+}
+
+export interface StoredWill {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly properties: Properties | undefined;
+  /** When the will is due if the client has not come back, ms since epoch. */
+  readonly fireAt: number;
+}
+
+export interface StoredSession {
+  readonly clientId: string;
+  readonly protocolVersion: number;
+  /** Seconds; 0xFFFFFFFF = never (MQTT5 3.1.2.11.2). */
+  readonly expiryIntervalS: number;
+  /** ms since epoch of the last disconnect; undefined while connected. */
+  readonly disconnectedAt: number | undefined;
+  readonly username: string | undefined;
+}
+
+export interface SessionSnapshot {
+  readonly session: StoredSession;
+  readonly subscriptions: readonly StoredSubscription[];
+  /** Inflight and queued deliveries, in seq order, with their messages. */
+  readonly deliveries: readonly { delivery: StoredDelivery; message: StoredMessage }[];
+  readonly inboundQos2: readonly number[];
+  readonly will: StoredWill | undefined;
+}
+
+export interface Store {
+  /** 'memory', 'sqlite', ... for logs and /healthz. */
+  readonly kind: string;
+
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  // ---- sessions -----------------------------------------------------------------
+  putSession(session: StoredSession): void;
+  /** Deletes the session and everything it owns (subscriptions, deliveries, qos2 ids, will). */
+  deleteSession(clientId: string): void;
+  putSubscription(clientId: string, sub: StoredSubscription): void;
+  deleteSubscription(clientId: string, filter: string): void;
+
+  // ---- outbound deliveries ------------------------------------------------------
+  /** Stores the message if it is not yet stored, then queues a delivery of it. */
+  putDelivery(clientId: string, delivery: StoredDelivery, message: StoredMessage): void;
+  /** Records the packet id (sent) or the PUBREL stage of a delivery. */
+  updateDelivery(clientId: string, seq: number, packetId: number | undefined, pubrel: boolean): void;
+  /** Acknowledged, expired or dropped. A message no delivery refers to may be freed. */
+  deleteDelivery(clientId: string, seq: number): void;
+
+  // ---- inbound QoS 2 ------------------------------------------------------------
+  putInboundQos2(clientId: string, packetId: number): void;
+  deleteInboundQos2(clientId: string, packetId: number): void;
+
+  // ---- retained -----------------------------------------------------------------
+  putRetained(message: StoredMessage): void;
+  deleteRetained(topic: string): void;
+
+  // ---- wills --------------------------------------------------------------------
+  putWill(clientId: string, will: StoredWill): void;
+  deleteWill(clientId: string): void;
+
+  // ---- durability ---------------------------------------------------------------
+  /**
+   * Durability barrier. Returns undefined when every write issued so far is already
+   * durable (the memory adapter always), otherwise a promise that resolves when they are
+   * and rejects with a HoldfastError (code STORE_WRITE_FAILED) if they could not be.
+   */
+  flush(): Promise<void> | undefined;
+
+  // ---- recovery -----------------------------------------------------------------
+  /** Every stored session with its state, for start-up. */
+  loadSessions(): AsyncIterable<SessionSnapshot>;
+  /** Every retained message, for start-up. */
+  loadRetained(): AsyncIterable<StoredMessage>;
+  /** The highest message id ever stored (ids continue after it). */
+  lastMessageId(): number;
+}
