@@ -46,28 +46,50 @@ export interface RouteOutcome {
   overflowed: Session[] | undefined;
 }
 
+/** The trie visitor: collects sessions (merging overlapping subscriptions) and shared groups. */
+function visit(key: string, ref: SubRef | null, filter: string, r: Router): void {
+  if (ref === null) {
+    const group = sharedGroupOfKey(key)!;
+    r.sharedGroupHits.push(group);
+    r.sharedFilterHits.push(filter);
+    return;
+  }
+  const { session, sub } = ref;
+  if (sub.noLocal && r.current!.publisherId === session.clientId) return; // MQTT-3.8.3-3
+  let m = merges.get(session);
+  if (m === undefined) {
+    m = { stamp: 0, qos: 0, retainAsPublished: false, subIds: undefined };
+    merges.set(session, m);
+  }
+  if (m.stamp !== r.stamp) {
+    m.stamp = r.stamp;
+    m.qos = sub.qos;
+    m.retainAsPublished = sub.retainAsPublished;
+    m.subIds = sub.subscriptionId !== undefined ? [sub.subscriptionId] : undefined;
+    r.hits.push(session);
+  } else {
+    if (sub.qos > m.qos) m.qos = sub.qos;
+    if (sub.retainAsPublished) m.retainAsPublished = true;
+    if (sub.subscriptionId !== undefined) (m.subIds ??= []).push(sub.subscriptionId);
+  }
+}
+
 export class Router {
-  readonly trie = new SubscriptionTrie<SubRef>();
+  /** Ordinary subscriptions map to their SubRef; a shared group's filter maps to null (SharedGroups has the members). */
+  readonly trie = new SubscriptionTrie<SubRef | null>();
   readonly shared = new SharedGroups<SubRef>();
   readonly retained = new RetainedIndex<Message>();
-  private stamp = 0;
-  private readonly hits: Session[] = [];
-  private readonly sharedGroupHits: string[] = [];
-  private readonly sharedFilterHits: string[] = [];
+  stamp = 0;
+  /** The message being routed (for the visitor). */
+  current: Message | undefined;
+  readonly hits: Session[] = [];
+  readonly sharedGroupHits: string[] = [];
+  readonly sharedFilterHits: string[] = [];
 
   /** Adds or replaces a subscription (MQTT-3.8.4-3). Returns true if it existed. */
   add(session: Session, sub: StoredSubscription): boolean {
     const existed = session.putSubscription(sub);
-    const ref: SubRef = { session, sub };
-    const shared = parseSharedFilter(sub.filter);
-    if (shared !== null && shared !== 'invalid') {
-      this.shared.join(shared.group, shared.filter, session.clientId, ref);
-      if (this.trie.get(shared.filter, sharedTrieKey(shared.group)) === undefined) {
-        this.trie.add(shared.filter, sharedTrieKey(shared.group), ref);
-      }
-    } else {
-      this.trie.add(sub.filter, session.clientId, ref);
-    }
+    this.index(session, sub);
     return existed;
   }
 
@@ -85,17 +107,19 @@ export class Router {
 
   /** Puts a restored session's subscriptions back in the index. */
   indexAll(session: Session): void {
-    for (const sub of session.subscriptions.values()) {
-      const ref: SubRef = { session, sub };
-      const shared = parseSharedFilter(sub.filter);
-      if (shared !== null && shared !== 'invalid') {
-        this.shared.join(shared.group, shared.filter, session.clientId, ref);
-        if (this.trie.get(shared.filter, sharedTrieKey(shared.group)) === undefined) {
-          this.trie.add(shared.filter, sharedTrieKey(shared.group), ref);
-        }
-      } else {
-        this.trie.add(sub.filter, session.clientId, ref);
+    for (const sub of session.subscriptions.values()) this.index(session, sub);
+  }
+
+  private index(session: Session, sub: StoredSubscription): void {
+    const ref: SubRef = { session, sub };
+    const shared = parseSharedFilter(sub.filter);
+    if (shared !== null && shared !== 'invalid') {
+      this.shared.join(shared.group, shared.filter, session.clientId, ref);
+      if (this.trie.get(shared.filter, sharedTrieKey(shared.group)) === undefined) {
+        this.trie.add(shared.filter, sharedTrieKey(shared.group), null);
       }
+    } else {
+      this.trie.add(sub.filter, session.clientId, ref);
     }
   }
 
@@ -115,39 +139,16 @@ export class Router {
    * slowed down by congested subscribers; never by its own session.
    */
   route(msg: Message, waiter: PressureWaiter | undefined): RouteOutcome {
-    const stamp = ++this.stamp;
+    this.stamp++;
+    this.current = msg;
+    this.hits.length = 0;
+    this.sharedGroupHits.length = 0;
+    this.sharedFilterHits.length = 0;
+    this.trie.match(msg.topic, visit, this);
+    this.current = undefined;
     const hits = this.hits;
     const groups = this.sharedGroupHits;
     const filters = this.sharedFilterHits;
-    hits.length = 0;
-    groups.length = 0;
-    filters.length = 0;
-    this.trie.match(msg.topic, (key, ref, filter) => {
-      const group = sharedGroupOfKey(key);
-      if (group !== undefined) {
-        groups.push(group);
-        filters.push(filter);
-        return;
-      }
-      const { session, sub } = ref;
-      if (sub.noLocal && msg.publisherId === session.clientId) return; // MQTT-3.8.3-3
-      let m = merges.get(session);
-      if (m === undefined) {
-        m = { stamp: 0, qos: 0, retainAsPublished: false, subIds: undefined };
-        merges.set(session, m);
-      }
-      if (m.stamp !== stamp) {
-        m.stamp = stamp;
-        m.qos = sub.qos;
-        m.retainAsPublished = sub.retainAsPublished;
-        m.subIds = sub.subscriptionId !== undefined ? [sub.subscriptionId] : undefined;
-        hits.push(session);
-      } else {
-        if (sub.qos > m.qos) m.qos = sub.qos;
-        if (sub.retainAsPublished) m.retainAsPublished = true;
-        if (sub.subscriptionId !== undefined) (m.subIds ??= []).push(sub.subscriptionId);
-      }
-    });
 
     let overflowed: Session[] | undefined;
     let matched = 0;
