@@ -14,7 +14,7 @@ import type { BrokerConfig } from './config.js';
 import type { Hooks } from './hooks.js';
 import { RetainedFeed } from './retained-feed.js';
 import { Router } from './router.js';
-import { ownPayload, type Message } from './session/message.js';
+import { forwardable, ownPayload, type Message } from './session/message.js';
 import { NEVER_EXPIRES, Session, type SessionLimits } from './session/session.js';
 import type { PressureWaiter, SessionSink } from './session/session-sink.js';
 import type { PendingWill } from './session/will.js';
@@ -343,17 +343,4 @@ export class Broker {
       }
     }
   }
-}
-
-/** The properties of a will or message that are forwarded to subscribers (MQTT-3.3.2-15..20). */
-export function forwardable(p: import('../codec/mqtt/packets.js').Properties | undefined) {
-  if (p === undefined) return undefined;
-  const out: import('../codec/mqtt/packets.js').Properties = {};
-  let any = false;
-  if (p.payloadFormatIndicator !== undefined) (out.payloadFormatIndicator = p.payloadFormatIndicator), (any = true);
-  if (p.contentType !== undefined) (out.contentType = p.contentType), (any = true);
-  if (p.responseTopic !== undefined) (out.responseTopic = p.responseTopic), (any = true);
-  if (p.correlationData !== undefined) (out.correlationData = p.correlationData), (any = true);
-  if (p.userProperties !== undefined) (out.userProperties = p.userProperties), (any = true);
-  return any ? out : undefined;
 }

@@ -24,7 +24,10 @@ export class BrokerStats {
   packetsOut = 0;
   bytesIn = 0;
   bytesOut = 0;
+  /** Packets refused as malformed or as protocol violations (by the decoder or the channel). */
   malformedPackets = 0;
+  /** Exceptions caught at a connection boundary (bugs): the connection is closed, the process lives. */
+  internalErrors = 0;
   messagesPublished = 0;
   messagesDelivered = 0;
   messagesNoSubscriber = 0;

@@ -20,7 +20,7 @@ describe('raw client', () => {
     c.send({ type: 1, protocolName: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId: '' });
     const ack = await c.next(2);
     expect(ack).toMatchObject({ type: 2, reasonCode: 0, properties: { serverKeepAlive: 60, receiveMaximum: 1024, topicAliasMaximum: 64, retainAvailable: 1, wildcardSubscriptionAvailable: 1, subscriptionIdentifierAvailable: 1, sharedSubscriptionAvailable: 1 } });
-    expect((ack as any).properties.assignedClientIdentifier).toMatch(/^hf-/);
+    expect((ack as { properties: { assignedClientIdentifier: string } }).properties.assignedClientIdentifier).toMatch(/^hf-/);
     c.close();
   });
 });

@@ -55,8 +55,9 @@ export async function startTestBroker(
     tlsPort: listeners.addresses.tls,
     listeners,
     async stop() {
-      await listeners.close();
+      // The broker first: it closes every connection, which lets the servers finish closing.
       await broker.close();
+      await listeners.close();
     },
   };
 }

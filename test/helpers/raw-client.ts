@@ -91,7 +91,12 @@ export class RawClient {
       };
       const timer = setTimeout(() => reject(new Error(`timeout after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(this.packets.map((p) => p.type))}`)), timeoutMs);
       const loop = () => {
-        if (!check()) this.waiters.push(loop);
+        try {
+          if (!check()) this.waiters.push(loop);
+        } catch (err) {
+          clearTimeout(timer);
+          reject(err);
+        }
       };
       loop();
     });

@@ -11,10 +11,10 @@
  * this file holds the state, the way out (send / close) and the session-facing side
  * (SessionSink) and the backpressure side (PressureWaiter).
  */
-import type { AckPacket, Packet, Properties, ProtocolVersion, PublishPacket, QoS, WillMessage } from '../../codec/mqtt/packets.js';
+import type { AckPacket, ConnackPacket, Packet, Properties, ProtocolVersion, PublishPacket, QoS, WillMessage } from '../../codec/mqtt/packets.js';
 import { encode, type CodecError } from '../../codec/mqtt/index.js';
 import { RC } from '../../codec/mqtt/reason-codes.js';
-import { forwardable, type Broker } from '../broker.js';
+import type { Broker } from '../broker.js';
 import type { ClientInfo, DisconnectCause } from '../hooks.js';
 import type { Message } from '../session/message.js';
 import type { Session } from '../session/session.js';
@@ -97,6 +97,11 @@ export class Channel implements SessionSink, PressureWaiter {
       handleConnect(this, p, now);
       return this.acceptingInput();
     }
+    if (this.state === 'authenticating' && p.type !== 15 && p.type !== 14) {
+      // MQTT-3.1.2-30 / MQTT-3.2.0-1: before CONNACK only AUTH (or DISCONNECT) may arrive.
+      this.protocolError('Only AUTH or DISCONNECT may be sent before CONNACK');
+      return false;
+    }
     switch (p.type) {
       case 3:
         handlePublish(this, p, now);
@@ -165,6 +170,11 @@ export class Channel implements SessionSink, PressureWaiter {
     this.closeWith(refuse(rc, err.message), 'protocol-error');
   }
 
+  /** An unexpected exception while handling this connection's input: close it (v5 0x83). */
+  internalError(): void {
+    this.closeWith(refuse(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'Internal error'), 'protocol-error');
+  }
+
   /** The socket closed or failed. */
   connectionLost(cause: DisconnectCause): void {
     if (this.state === 'closed') return;
@@ -176,13 +186,26 @@ export class Channel implements SessionSink, PressureWaiter {
     if (this.state === 'closed') return;
     const cfg = this.broker.config;
     if (this.state !== 'connected') {
-      if (now - this.openedAt > cfg.mqtt.connectTimeoutMs) {
+      const late = now - this.openedAt > cfg.mqtt.connectTimeoutMs;
+      if (!late) return;
+      if (this.state === 'awaiting-connect') {
+        // No CONNECT: close without a packet (MQTT5 4.13 does not allow a CONNACK before a CONNECT).
         this.closeWith(refuse(RC.MAXIMUM_CONNECT_TIME, 'No CONNECT within the connect timeout'), 'protocol-error');
+      } else if (!this.asyncPending) {
+        // Enhanced authentication the client did not finish (MQTT5 4.12).
+        this.closeWith(refuse(RC.NOT_AUTHORIZED, 'Authentication did not complete within the connect timeout'), 'auth-failed');
+      } else if (now - this.openedAt > cfg.mqtt.connectTimeoutMs + 1000) {
+        // The hook's own deadline normally answers first (0x88); this is the backstop.
+        this.closeWith(refuse(RC.SERVER_UNAVAILABLE, 'Authentication did not complete within the connect timeout'), 'auth-failed');
       }
       return;
     }
     const ka = this.neg!.keepaliveS;
-    if (ka > 0 && now - this.lastPacketAt > ka * 1500) {
+    if (this.inputStopped) {
+      // The server holds this client's input (authentication hook, backpressure): what it sent
+      // waits in our buffer, so it is not silent. The keepalive clock restarts on release.
+      this.lastPacketAt = now;
+    } else if (ka > 0 && now - this.lastPacketAt > ka * 1500) {
       // MQTT-3.1.2-24: nothing received for 1.5 x Keep Alive.
       this.closeWith(refuse(RC.KEEP_ALIVE_TIMEOUT, `Nothing received for ${ka * 1.5} s`), 'keepalive-timeout');
       return;
@@ -196,15 +219,22 @@ export class Channel implements SessionSink, PressureWaiter {
 
   /** Encodes and sends a packet, honouring the client's Maximum Packet Size (MQTT-3.1.2-24/25). */
   send(p: Packet): boolean {
+    if (this.version === 5 && p.type !== 2 && p.type !== 3 && p.type !== 14 && this.neg?.requestProblemInformation === false) {
+      // MQTT-3.1.2-29: no Reason String or User Property except on PUBLISH, CONNACK, DISCONNECT.
+      p = withoutProblemInfo(p);
+    }
     let bytes = encode(p, this.version);
     if (bytes.length > this.maxOut) {
-      const props = (p as { properties?: Properties }).properties;
-      if (p.type === 3 || props === undefined) return false;
-      // Drop the Reason String and User Properties first (MQTT5 3.1.2.11.4).
-      const slim = { ...p, properties: { ...props, reasonString: undefined, userProperties: undefined } } as Packet;
-      bytes = encode(slim, this.version);
+      if (p.type === 3) return false;
+      // Drop the Reason String and User Properties first (MQTT5 3.1.2.11.4, MQTT-3.2.2-19/20)...
+      p = withoutProblemInfo(p);
+      bytes = encode(p, this.version);
+      // ...then, for CONNACK, the capability properties, which all have defaults.
+      if (bytes.length > this.maxOut && p.type === 2) {
+        p = minimalConnack(p);
+        bytes = encode(p, this.version);
+      }
       if (bytes.length > this.maxOut) return false;
-      p = slim;
     }
     this.emit(p, this.version, bytes);
     return true;
@@ -281,6 +311,7 @@ export class Channel implements SessionSink, PressureWaiter {
   }
 
   protocolError(reason: string, reasonCode: number = RC.PROTOCOL_ERROR): void {
+    this.broker.stats.malformedPackets++;
     this.closeWith(refuse(reasonCode, reason), 'protocol-error');
   }
 
@@ -296,8 +327,8 @@ export class Channel implements SessionSink, PressureWaiter {
         this.session.setExpiry(Math.min(se, this.broker.config.mqtt.maxSessionExpiryS));
       }
     }
-    // MQTT-3.14.4-3 / MQTT-3.1.2-10: a normal DISCONNECT deletes the will; 0x04 keeps it.
-    if (this.version !== 5 || reasonCode !== RC.DISCONNECT_WITH_WILL) this.will = undefined;
+    // MQTT-3.14.4-3 / MQTT-3.1.2-10: only a normal DISCONNECT (0x00) deletes the will; 0x04 and errors keep it.
+    if (this.version !== 5 || reasonCode === RC.NORMAL_DISCONNECTION) this.will = undefined;
     this.finish(reasonCode === RC.DISCONNECT_WITH_WILL ? 'client-disconnect-with-will' : 'client-disconnect', reasonCode);
     this.out.end(); // MQTT-3.14.4-1
   }
@@ -433,7 +464,22 @@ export class Channel implements SessionSink, PressureWaiter {
     b.delete(source);
     if (b.size === 0) this.releaseInput();
   }
+}
 
-  /** The properties of an inbound message that are forwarded to subscribers. */
-  static forwardable = forwardable;
+function withoutProblemInfo(p: Packet): Packet {
+  const props = (p as { properties?: Properties }).properties;
+  if (props === undefined || (props.reasonString === undefined && props.userProperties === undefined)) return p;
+  const { reasonString: _r, userProperties: _u, ...rest } = props;
+  return { ...p, properties: rest } as Packet;
+}
+
+/** A CONNACK with only what the client cannot do without (MQTT-3.2.2-19/20: the rest have defaults). */
+function minimalConnack(p: ConnackPacket): ConnackPacket {
+  const props = p.properties ?? {};
+  const keep: Properties = {};
+  if (props.assignedClientIdentifier !== undefined) keep.assignedClientIdentifier = props.assignedClientIdentifier;
+  if (props.serverKeepAlive !== undefined) keep.serverKeepAlive = props.serverKeepAlive;
+  if (props.sessionExpiryInterval !== undefined) keep.sessionExpiryInterval = props.sessionExpiryInterval;
+  if (props.authenticationMethod !== undefined) keep.authenticationMethod = props.authenticationMethod;
+  return { ...p, properties: keep };
 }

@@ -10,7 +10,7 @@ import { connackProperties, negotiateConnect, type Negotiated } from './connect-
 import { refuse, type Refusal } from './reasons.js';
 import { InboundAliases, OutboundAliases } from './topic-alias.js';
 
-export function handleConnect(ch: Channel, p: ConnectPacket, _now: number): void {
+export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void {
   const broker = ch.broker;
   ch.version = p.protocolVersion;
   ch.cleanStartRequested = p.clean;
@@ -53,7 +53,7 @@ export function handleConnect(ch: Channel, p: ConnectPacket, _now: number): void
     return;
   }
   ch.asyncPending = true;
-  const signal = AbortSignal.timeout(broker.config.mqtt.connectTimeoutMs);
+  const signal = AbortSignal.timeout(connectTimeLeft(ch, now));
   let settled: Promise<AuthResult>;
   try {
     settled = hook({ client, password: p.password, connectProperties: p.properties }, signal);
@@ -78,6 +78,11 @@ export function handleConnect(ch: Channel, p: ConnectPacket, _now: number): void
       ch.closeWith(refuse(RC.SERVER_UNAVAILABLE, 'Authentication service unavailable'), 'auth-failed');
     },
   );
+}
+
+/** One deadline for the whole CONNECT: what is left of the connect timeout since the socket was accepted. */
+function connectTimeLeft(ch: Channel, now: number): number {
+  return Math.max(1, ch.openedAt + ch.broker.config.mqtt.connectTimeoutMs - now);
 }
 
 function withDeadline<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -107,7 +112,8 @@ function runEnhancedAuth(ch: Channel, n: Negotiated | undefined, method: string,
     return;
   }
   ch.asyncPending = true;
-  const signal = AbortSignal.timeout(broker.config.mqtt.connectTimeoutMs);
+  const now = broker.clock.now();
+  const signal = AbortSignal.timeout(ch.state === 'authenticating' ? connectTimeLeft(ch, now) : broker.config.mqtt.connectTimeoutMs);
   let step: Promise<EnhancedAuthResult>;
   try {
     step = hook({ client: ch.client!, method, data, step: ch.authStep }, signal);

@@ -8,9 +8,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { AckPacket, PublishPacket } from '../../codec/mqtt/packets.js';
 import { RC } from '../../codec/mqtt/reason-codes.js';
-import { forwardable } from '../broker.js';
 import { isValidTopicName } from '../routing/index.js';
-import type { Message } from '../session/message.js';
+import { forwardable, ownPayload, type Message } from '../session/message.js';
 import type { Channel } from './channel.js';
 
 export function handlePublish(ch: Channel, p: PublishPacket, now: number): void {
@@ -103,7 +102,8 @@ export function handlePublish(ch: Channel, p: PublishPacket, now: number): void 
   const msg: Message = {
     id: broker.newMessageId(),
     topic,
-    payload: p.payload,
+    // A QoS 1/2 message outlives this turn (inflight, queued): it must not pin the socket chunk it was decoded from.
+    payload: qos > 0 ? ownPayload(p.payload) : p.payload,
     qos,
     retain: p.retain,
     properties: props === undefined ? undefined : forwardable(props),

@@ -3,7 +3,7 @@
  * Messages are immutable and shared by every delivery; a delivery carries what differs
  * per subscriber (granted QoS, retain flag, subscription identifiers, packet id).
  */
-import type { QoS } from '../../codec/mqtt/packets.js';
+import type { Properties, QoS } from '../../codec/mqtt/packets.js';
 import type { StoredMessage } from '../../ports/store.js';
 
 export type Message = StoredMessage;
@@ -36,4 +36,36 @@ export function ownPayload(payload: Buffer): Buffer {
   if (payload.byteOffset === 0 && payload.buffer.byteLength === payload.length) return payload;
   if (payload.buffer.byteLength <= 2 * payload.length + 256) return payload;
   return Buffer.from(payload);
+}
+
+/**
+ * The properties of an inbound PUBLISH or a will that travel with the message to its
+ * subscribers (MQTT-3.3.2-15..20). Message expiry becomes `expiresAt`; topic alias and
+ * subscription identifiers are per connection / per subscription and never forwarded.
+ */
+export function forwardable(p: Properties | undefined): Properties | undefined {
+  if (p === undefined) return undefined;
+  const out: Properties = {};
+  let any = false;
+  if (p.payloadFormatIndicator !== undefined) {
+    out.payloadFormatIndicator = p.payloadFormatIndicator;
+    any = true;
+  }
+  if (p.contentType !== undefined) {
+    out.contentType = p.contentType;
+    any = true;
+  }
+  if (p.responseTopic !== undefined) {
+    out.responseTopic = p.responseTopic;
+    any = true;
+  }
+  if (p.correlationData !== undefined) {
+    out.correlationData = p.correlationData;
+    any = true;
+  }
+  if (p.userProperties !== undefined) {
+    out.userProperties = p.userProperties;
+    any = true;
+  }
+  return any ? out : undefined;
 }

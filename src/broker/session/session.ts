@@ -14,7 +14,7 @@ import type { Store, StoredSubscription } from '../../ports/store.js';
 import type { QueueDropPolicy } from '../config.js';
 import type { BrokerStats } from '../stats.js';
 import { BoundedQueue } from './bounded-queue.js';
-import type { Delivery, Message } from './message.js';
+import { ownPayload, type Delivery, type Message } from './message.js';
 import { PacketIdAllocator } from './packet-ids.js';
 import type { PressureWaiter, SessionSink } from './session-sink.js';
 import type { PendingWill } from './will.js';
@@ -50,6 +50,8 @@ export class Session {
   private waiters: Set<PressureWaiter> | undefined;
   /** Last acknowledgement or socket drain, for stall detection. */
   lastProgressAt = 0;
+  /** Released its publishers for lack of progress; cleared by the next acknowledgement or drain. */
+  private stalled = false;
   private _expiryIntervalS: number;
 
   constructor(
@@ -170,6 +172,8 @@ export class Session {
   }
 
   private enqueue(d: Delivery, waiter: PressureWaiter | undefined): OfferResult {
+    // QoS 0 messages are not copied at publish time; one that is queued must own its payload.
+    if (d.qos === 0) (d.message as { payload: Buffer }).payload = ownPayload(d.message.payload);
     if (this.queue.full) {
       if (this.limits.queueDropPolicy === 'drop-newest') {
         this.stats.drop('queue-full');
@@ -237,6 +241,7 @@ export class Session {
     if (this.persistent) this.store.deleteDelivery(this.clientId, d.seq);
     this.stats.messagesDelivered++;
     this.lastProgressAt = this.clock.now();
+    this.stalled = false;
     return true;
   }
 
@@ -259,6 +264,8 @@ export class Session {
   /** A connection takes the session (MQTT-4.4.0-1: resend unacknowledged PUBLISH and PUBREL). */
   attach(sink: SessionSink, now: number): void {
     this.sink = sink;
+    this.stalled = false;
+    this.lastProgressAt = now;
     this.disconnectedAt = undefined;
     for (const d of this.inflight.values()) {
       if (d.sent) {
@@ -282,7 +289,9 @@ export class Session {
   takeSharedDeliveries(shareKey?: string): Delivery[] {
     const out: Delivery[] = [];
     for (const [pid, d] of this.inflight) {
-      if (d.shareKey === undefined || (shareKey !== undefined && d.shareKey !== shareKey) || d.pubrel) continue;
+      if (d.shareKey === undefined || (shareKey !== undefined && d.shareKey !== shareKey)) continue;
+      // MQTT-4.8.2-4/5: a QoS 2 delivery that has started stays with its member (completed on reconnect, or dropped).
+      if (d.qos === 2 && (d.sent || d.pubrel)) continue;
       this.inflight.delete(pid);
       if (d.sent) this.sentCount--;
       else this.unsentInflight--;
@@ -330,6 +339,8 @@ export class Session {
 
   /** Registers a publisher to be slowed down until this session drains. */
   addWaiter(w: PressureWaiter): void {
+    // A subscriber already found stalled slows nobody down again until it makes progress.
+    if (this.stalled) return;
     const ws = (this.waiters ??= new Set());
     if (ws.has(w)) return;
     ws.add(w);
@@ -360,6 +371,7 @@ export class Session {
   releaseIfStalled(now: number, stallMs: number): void {
     if (this.waiters === undefined || this.waiters.size === 0) return;
     if (this.sink === null || this.sink.pressure() === 'stalled' || now - this.lastProgressAt >= stallMs) {
+      this.stalled = this.sink !== null;
       this.releaseWaiters();
     } else {
       this.maybeRelease();
@@ -369,6 +381,7 @@ export class Session {
   /** The connection's socket made progress (a write completed). */
   noteProgress(now: number): void {
     this.lastProgressAt = now;
+    this.stalled = false;
   }
 
   releaseWaiters(): void {

@@ -82,8 +82,14 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
       if (chunk !== undefined) this.decoder.push(chunk, this.onPacket);
       else this.decoder.resume(this.onPacket);
     } catch (err) {
-      if (!(err instanceof CodecError)) throw err;
-      this.channel.handleDecodeError(err);
+      if (err instanceof CodecError) {
+        this.channel.handleDecodeError(err);
+      } else {
+        // A bug must cost one connection, not the process.
+        this.broker.stats.internalErrors++;
+        this.broker.logger.error({ err, clientId: this.channel.clientId }, 'internal error while handling a packet; closing the connection');
+        this.channel.internalError();
+      }
       return;
     }
     if (!this.channel.acceptingInput() && !this.inputStopped && !this.closed) {
@@ -128,6 +134,8 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
     if (this.closed) return;
     const stats = this.broker.stats;
     stats.bytesOut += bytes.length;
+    // Progress is measured from the moment data starts waiting, not from the last write before an idle spell.
+    if (this.pending === undefined && this.wire.bufferedBytes() === 0) this.lastProgressAt = this.broker.clock.now();
     if (this.pending === undefined) this.pending = [bytes];
     else this.pending.push(bytes);
     this.pendingBytes += bytes.length;
@@ -145,8 +153,6 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
     this.pending = undefined;
     const bytes = pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes);
     this.pendingBytes = 0;
-    // Progress is measured from the moment data starts waiting, not from the last idle write.
-    if (this.wire.bufferedBytes() === 0) this.lastProgressAt = this.broker.clock.now();
     this.wire.write(bytes, this.onWritten);
     if (this.closingSince !== 0) this.wire.end();
   }

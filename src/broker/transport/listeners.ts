@@ -88,6 +88,8 @@ export async function startListeners(broker: Broker, cfg: ListenersConfig, logge
         // MQTT5 6.0: the subprotocol is "mqtt" ("mqttv3.1" for old 3.1 clients).
         handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
       });
+      // Listen errors surface through the HTTP server (listen() below); without a handler here they would crash.
+      wss.on('error', (err) => logger.debug({ err: err.message }, 'WebSocket server error'));
       wss.on('connection', (ws, req) => {
         if (broker.isClosing) {
           ws.terminate();

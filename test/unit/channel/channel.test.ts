@@ -63,7 +63,7 @@ describe('channel: CONNECT', () => {
     const { connack } = harness({ mqtt: { maxKeepAliveS: 20 } }).connect(5, { keepalive: 100 });
     expect(connack).toMatchObject({ properties: { serverKeepAlive: 20 } });
     const { connack: c2 } = harness({ mqtt: { maxKeepAliveS: 20 } }).connect(5, { keepalive: 10 });
-    expect((c2 as { properties: Record<string, unknown> }).properties.serverKeepAlive).toBeUndefined();
+    expect((c2 as unknown as { properties: Record<string, unknown> }).properties.serverKeepAlive).toBeUndefined();
   });
 
   it('MQTT5 3.2.2.3.4 Maximum QoS is advertised only when below 2', () => {

@@ -1,0 +1,235 @@
+/**
+ * The one schema of the holdfast config file (YAML). Every setting has a default and,
+ * where it has one, a unit in its name. The sections mqtt, session, limits, acl and auth
+ * mirror BrokerConfig key for key (src/broker/config.ts holds their defaults); listeners,
+ * http, dataDir, log and shutdown belong to the app.
+ *
+ * Objects are strict: an unknown key is an error, so a typo never silently falls back to
+ * a default. docs/configuration.md is generated from this file (scripts/gen-config-docs.mjs)
+ * and a test fails when the two drift apart.
+ */
+import { z } from 'zod';
+import { DEFAULT_BROKER_CONFIG as D } from '../../broker/config.js';
+import { isValidTopicFilter } from '../../broker/routing/index.js';
+import { parsePasswordHash } from '../../platform/auth/index.js';
+import { LOG_LEVELS } from '../../observability/logger.js';
+
+const uint = (max: number) => z.int().min(0).max(max);
+const positive = (max: number) => z.int().min(1).max(max);
+const UINT32_MAX = 4_294_967_295;
+/** Largest MQTT packet: Remaining Length of 268,435,455 bytes plus the fixed header. */
+const MQTT_MAX_PACKET_BYTES = 268_435_460;
+
+/** A TCP port; null or false disables the listener; 0 asks the OS for a free port. */
+const port = z.union([z.int().min(0).max(65535), z.null(), z.literal(false)], {
+  error: 'expected a port number 0-65535, or null/false to disable',
+});
+
+const mqtt = z.strictObject({
+  maxKeepAliveS: uint(65535)
+    .default(D.mqtt.maxKeepAliveS)
+    .describe('Server Keep Alive (seconds) returned when a v5 client asks for more, or for 0.'),
+  connectTimeoutMs: positive(600_000)
+    .default(D.mqtt.connectTimeoutMs)
+    .describe('Time allowed between TCP accept and a complete CONNECT.'),
+  maxPacketSizeBytes: z.int().min(64).max(MQTT_MAX_PACKET_BYTES)
+    .default(D.mqtt.maxPacketSizeBytes)
+    .describe('Largest packet accepted from clients; advertised as Maximum Packet Size (v5).'),
+  receiveMaximum: positive(65535)
+    .default(D.mqtt.receiveMaximum)
+    .describe('Receive Maximum advertised to v5 clients (messages): QoS 1/2 publishes they may have unacknowledged.'),
+  maxInflightMessages: positive(65535)
+    .default(D.mqtt.maxInflightMessages)
+    .describe('Outbound QoS 1/2 inflight window for 3.1.1 clients, and the cap for v5 clients.'),
+  topicAliasMaximum: uint(65535)
+    .default(D.mqtt.topicAliasMaximum)
+    .describe('Topic Alias Maximum advertised to v5 clients (aliases); 0 disables inbound aliases.'),
+  maximumQoS: z.literal([0, 1, 2]).default(D.mqtt.maximumQoS).describe('Highest QoS accepted; advertised as Maximum QoS.'),
+  retainAvailable: z.boolean().default(D.mqtt.retainAvailable).describe('Accept retained messages.'),
+  wildcardSubscriptionAvailable: z.boolean()
+    .default(D.mqtt.wildcardSubscriptionAvailable)
+    .describe('Accept subscriptions with + and #.'),
+  subscriptionIdentifierAvailable: z.boolean()
+    .default(D.mqtt.subscriptionIdentifierAvailable)
+    .describe('Accept Subscription Identifiers (v5).'),
+  sharedSubscriptionAvailable: z.boolean()
+    .default(D.mqtt.sharedSubscriptionAvailable)
+    .describe('Accept shared subscriptions ($share/group/filter).'),
+  maxSessionExpiryS: uint(UINT32_MAX)
+    .default(D.mqtt.maxSessionExpiryS)
+    .describe('Cap on Session Expiry Interval (seconds, v5); also the expiry of 3.1.1 clean-session-0 sessions.'),
+  maxClientIdLength: z.int().min(23).max(65535)
+    .default(D.mqtt.maxClientIdLength)
+    .describe('Longest client id accepted (characters; MQTT-3.1.3-5 requires at least 23).'),
+  maxTopicLengthBytes: positive(65535).default(D.mqtt.maxTopicLengthBytes).describe('Longest topic name or filter (bytes).'),
+  maxTopicLevels: positive(65535).default(D.mqtt.maxTopicLevels).describe('Most levels in a topic name or filter.'),
+  maxSubscriptionsPerSession: positive(UINT32_MAX)
+    .default(D.mqtt.maxSubscriptionsPerSession)
+    .describe('Subscriptions one session may hold.'),
+  allowEmptyClientId: z.boolean()
+    .default(D.mqtt.allowEmptyClientId)
+    .describe('Accept 3.1.1 clients with an empty client id and clean session 1 (MQTT-3.1.3-6).'),
+  maxRetainedMessages: uint(UINT32_MAX)
+    .default(D.mqtt.maxRetainedMessages)
+    .describe('Retained messages kept at most; a new retained topic past this is refused.'),
+});
+
+const session = z.strictObject({
+  maxQueuedMessages: uint(UINT32_MAX)
+    .default(D.session.maxQueuedMessages)
+    .describe('Queued (not yet inflight) QoS 1/2 messages per session, online or offline.'),
+  queueDropPolicy: z.enum(['drop-oldest', 'drop-newest'])
+    .default(D.session.queueDropPolicy)
+    .describe('Which message goes when a session queue is full. Drops are counted.'),
+  queueQos0Offline: z.boolean()
+    .default(D.session.queueQos0Offline)
+    .describe('Also queue QoS 0 messages for offline persistent sessions.'),
+});
+
+const limits = z.strictObject({
+  outboundHighWaterBytes: positive(UINT32_MAX)
+    .default(D.limits.outboundHighWaterBytes)
+    .describe('Bytes buffered for a socket above which it gets no more data (backpressure).'),
+  drainTimeoutMs: positive(UINT32_MAX)
+    .default(D.limits.drainTimeoutMs)
+    .describe('A socket that stays unwritable this long is disconnected as a slow consumer.'),
+  stallDetectMs: positive(UINT32_MAX)
+    .default(D.limits.stallDetectMs)
+    .describe('A subscriber that made no progress this long stops slowing its publishers down.'),
+  retryIntervalMs: uint(UINT32_MAX)
+    .default(D.limits.retryIntervalMs)
+    .describe('Retransmission of unacknowledged QoS 1/2 publishes on a live connection; 0 = only on reconnect.'),
+});
+
+/** Checked on the field itself, so that it is reported together with every other problem. */
+const ruleTopic = z
+  .string()
+  .min(1)
+  .superRefine((topic, ctx) => {
+    if (topic.startsWith('$share/')) {
+      ctx.addIssue({ code: 'custom', message: 'ACL rules match the filter inside a shared subscription: write it without $share/{group}/' });
+    } else if (!isValidTopicFilter(topic)) {
+      // MQTT-4.7.1-2, MQTT-4.7.1-3: # only as the last level, + only as a whole level.
+      ctx.addIssue({ code: 'custom', message: `not a valid MQTT topic filter: "${topic}"` });
+    }
+  });
+
+const aclRule = z.strictObject({
+  action: z.enum(['publish', 'subscribe', 'all']).describe('What the rule applies to.'),
+  topic: ruleTopic.describe('Topic filter; %c is replaced by the client id, %u by the username.'),
+  allow: z.boolean().describe('true allows, false denies.'),
+  clientId: z.string().optional().meta({ description: 'Only for this client id (exact match).', defaultText: 'any' }),
+  username: z.string().optional().meta({ description: 'Only for this username (exact match).', defaultText: 'any' }),
+});
+
+const acl = z.strictObject({
+  deniedSubscribeReasonCode: z.literal([0x87, 0x80], { error: 'expected 0x87 (Not authorized) or 0x80 (Unspecified error)' })
+    .default(D.acl.deniedSubscribeReasonCode)
+    .meta({
+      description: 'SUBACK reason code for a denied subscription: 0x87, or 0x80 for old client libraries.',
+      docType: '`0x87` \\| `0x80`',
+      docDefault: '`0x87`',
+    }),
+  rules: z.array(aclRule)
+    .default([])
+    .describe('First match wins; no match = allowed. See docs/operations.md for the matching rules.'),
+});
+
+const passwordHash = z.string().superRefine((hash, ctx) => {
+  const problem = parsePasswordHash(hash).problem;
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const user = z.strictObject({
+  username: z.string().min(1).describe('The MQTT user name.'),
+  passwordHash: passwordHash.describe('scrypt$N$r$p$salt$hash, as printed by `holdfast passwd`.'),
+});
+
+const auth = z
+  .strictObject({
+    allowAnonymous: z.boolean()
+      .optional()
+      .meta({
+        description: 'Accept clients without a username. Unset: true when no users are configured, false otherwise.',
+        defaultText: 'true without users, false with users',
+      }),
+    users: z.array(user).default([]).describe('Static users (username + scrypt password hash).'),
+  })
+  .superRefine((a, ctx) => {
+    const seen = new Set<string>();
+    a.users.forEach((u, i) => {
+      if (seen.has(u.username)) {
+        ctx.addIssue({ code: 'custom', path: ['users', i, 'username'], message: `duplicate username "${u.username}"` });
+      }
+      seen.add(u.username);
+    });
+  });
+
+const tls = z
+  .strictObject({
+    port: port.default(8883).describe('TLS MQTT listener; only opened when certFile and keyFile are set. null/false disables.'),
+    certFile: z.string().min(1).optional().meta({ description: 'PEM certificate chain file.', defaultText: 'none' }),
+    keyFile: z.string().min(1).optional().meta({ description: 'PEM private key file.', defaultText: 'none' }),
+    caFile: z.string().min(1).optional().meta({ description: 'PEM CA bundle used to verify client certificates.', defaultText: 'none' }),
+    requestCert: z.boolean().default(false).describe('Ask clients for a certificate (verified against caFile).'),
+  })
+  .superRefine((t, ctx) => {
+    if (t.certFile !== undefined && t.keyFile === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['keyFile'], message: 'required when certFile is set' });
+    }
+    if (t.keyFile !== undefined && t.certFile === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['certFile'], message: 'required when keyFile is set' });
+    }
+    if (t.certFile === undefined && t.keyFile === undefined) {
+      if (t.caFile !== undefined) ctx.addIssue({ code: 'custom', path: ['caFile'], message: 'needs certFile and keyFile' });
+      if (t.requestCert) ctx.addIssue({ code: 'custom', path: ['requestCert'], message: 'needs certFile and keyFile' });
+    }
+  });
+
+const listeners = z.strictObject({
+  bind: z.string().min(1).default('0.0.0.0').describe('Address every listener binds to (also the HTTP server).'),
+  backlog: positive(65535).default(511).describe('Accept queue length (connections) for listen(2); capped by net.core.somaxconn.'),
+  mqtt: z.strictObject({ port: port.default(1883).describe('Plain MQTT over TCP. null/false disables.') }).prefault({}),
+  ws: z
+    .strictObject({
+      port: port.default(8083).describe('MQTT over WebSocket. null/false disables.'),
+      path: z.string().startsWith('/', 'must start with /').default('/mqtt').describe('HTTP path of the WebSocket endpoint.'),
+    })
+    .prefault({}),
+  tls: tls.prefault({}),
+});
+
+export const configSchema = z.strictObject({
+  mqtt: mqtt.prefault({}),
+  session: session.prefault({}),
+  limits: limits.prefault({}),
+  acl: acl.prefault({}),
+  auth: auth.prefault({}),
+  listeners: listeners.prefault({}),
+  http: z
+    .strictObject({
+      port: port.default(8080).describe('HTTP server: /livez, /readyz, /healthz. null/false disables.'),
+    })
+    .prefault({}),
+  dataDir: z.string().min(1).default('./data').describe('Directory for persistent state; created at start-up.'),
+  log: z
+    .strictObject({
+      level: z.enum(LOG_LEVELS).default('info').describe('Least severe level written.'),
+      format: z.enum(['auto', 'json', 'pretty'])
+        .default('auto')
+        .describe('auto: human-readable when stdout is a terminal, JSON lines otherwise.'),
+    })
+    .prefault({}),
+  shutdown: z
+    .strictObject({
+      timeoutMs: positive(3_600_000)
+        .default(30_000)
+        .describe('Longest graceful stop after SIGTERM/SIGINT; past it the process exits with code 1.'),
+    })
+    .prefault({}),
+});
+
+/** The validated config, every default filled in. */
+export type HoldfastConfig = z.output<typeof configSchema>;
+/** What a config file (or an override object) may contain. */
+export type HoldfastConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,145 @@
+/**
+ * The composition root: config -> logger -> data dir -> store -> hooks -> broker ->
+ * listeners -> HTTP server -> one "listening" line. Stopping reverses it: listeners stop
+ * accepting, the broker closes its connections and flushes, the HTTP server goes last so
+ * that probes see /readyz fail while the broker drains.
+ */
+import { mkdir } from 'node:fs/promises';
+import { Broker, startListeners } from '../broker/index.js';
+import type { BoundAddresses, Listeners } from '../broker/transport/listeners-api.js';
+import { HoldfastError } from '../errors/index.js';
+import { eventLoopDelayCheck, HealthRegistry } from '../observability/health.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { loadConfig, toRuntimeConfig, type EnvValues, type FlagValues, type HoldfastConfig, type RuntimeConfig } from './config/index.js';
+import { createHooks } from './hooks.js';
+import { createHttpServer, type HttpServer } from './http-server.js';
+import { createStore } from './store.js';
+import { VERSION } from './version.js';
+
+export interface BoundPorts {
+  mqtt: number | null;
+  ws: number | null;
+  tls: number | null;
+  http: number | null;
+}
+
+export interface RunningHoldfast {
+  /** The ports actually bound (useful with port 0); null for a disabled listener. */
+  readonly addresses: BoundPorts;
+  readonly config: RuntimeConfig;
+  readonly logger: Logger;
+  readonly broker: Broker;
+  /** Broker ready, listeners open, not stopping: what /readyz reports. */
+  isReady(): boolean;
+  /** Graceful stop; safe to call more than once (later calls get the same promise). */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Config file to read (the CLI passes --config / HOLDFAST_CONFIG). */
+  configFile?: string;
+  /** Environment twins to honour; programmatic starts read none unless given. */
+  env?: EnvValues;
+  flags?: FlagValues;
+  /** Use this logger instead of building one from the config. */
+  logger?: Logger;
+  /** Base for relative paths (dataDir, TLS files). Default: process.cwd(). */
+  cwd?: string;
+}
+
+/**
+ * Starts holdfast in this process. `overrides` has the shape of the config file and wins
+ * over everything else, e.g. `{ listeners: { mqtt: { port: 0 } }, http: { port: 0 } }`.
+ */
+export async function startHoldfast(overrides: Record<string, unknown> = {}, options: StartOptions = {}): Promise<RunningHoldfast> {
+  const { config } = await loadConfig({ file: options.configFile, env: options.env ?? {}, flags: options.flags ?? {}, overrides });
+  return startFromConfig(config, options);
+}
+
+async function ensureDataDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const why = code === 'EACCES' ? 'permission denied' : code === 'ENOTDIR' ? 'a parent is not a directory' : code;
+    throw new HoldfastError('APP_DATA_DIR', `cannot create data directory ${dir}: ${why}`, { cause: err });
+  }
+}
+
+export async function startFromConfig(config: HoldfastConfig, options: Pick<StartOptions, 'logger' | 'cwd'> = {}): Promise<RunningHoldfast> {
+  const runtime = await toRuntimeConfig(config, options.cwd);
+  const logger =
+    options.logger ??
+    createLogger({ level: runtime.log.level, ...(runtime.log.format === 'auto' ? {} : { pretty: runtime.log.format === 'pretty' }) });
+  await ensureDataDir(runtime.dataDir);
+
+  const store = createStore({ dataDir: runtime.dataDir });
+  const broker = new Broker(runtime.broker, { store, logger, hooks: createHooks(runtime.broker) });
+  let listeners: Listeners | undefined;
+  let http: HttpServer | undefined;
+  let stopping = false;
+  const eventLoop = eventLoopDelayCheck();
+
+  const isReady = (): boolean => !stopping && listeners !== undefined && broker.isReady();
+  const shutdown = async (): Promise<void> => {
+    stopping = true;
+    const errors: unknown[] = [];
+    const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        errors.push(err);
+        logger.error({ err }, `${what} failed during stop`);
+      }
+    };
+    if (listeners !== undefined) await step('closing listeners', () => listeners!.close());
+    await step('closing the broker', () => broker.close());
+    if (http !== undefined) await step('closing the HTTP server', () => http!.close());
+    eventLoop.stop();
+    if (errors.length > 0) throw new HoldfastError('APP_STOP_FAILED', `${errors.length} step(s) of the stop failed`, { cause: errors[0] });
+  };
+
+  let httpPort: number | null = null;
+  let bound: BoundAddresses = {};
+  try {
+    await broker.start();
+    const started: Listeners = await startListeners(broker, runtime.listeners, logger);
+    listeners = started;
+    bound = started.addresses;
+    if (runtime.http.port !== null) {
+      const health = new HealthRegistry({ serviceId: 'holdfast', version: VERSION });
+      health.register('broker:ready', () => ({ status: broker.isReady() ? 'pass' : 'fail', componentType: 'component', observedValue: broker.isReady() }));
+      health.register('listeners:open', () => ({
+        status: isReady() ? 'pass' : 'fail',
+        componentType: 'component',
+        observedValue: Object.values(listeners?.addresses ?? {}).filter((p) => p !== undefined).length,
+        observedUnit: 'listeners',
+      }));
+      health.register('eventloop:delay', eventLoop.check);
+      http = createHttpServer({
+        health,
+        logger,
+        readiness: () =>
+          isReady() ? { ready: true } : { ready: false, reason: stopping ? 'stopping' : broker.isReady() ? 'listeners not open' : 'broker not ready' },
+      });
+      httpPort = await http.listen(runtime.http.port, runtime.http.host);
+    }
+  } catch (err) {
+    await shutdown().catch(() => undefined); // each step already logged its own failure
+    throw err;
+  }
+
+  const addresses: BoundPorts = { mqtt: bound.mqtt ?? null, ws: bound.ws ?? null, tls: bound.tls ?? null, http: httpPort };
+  // Machine-readable: tests and scripts read this line for the bound ports.
+  logger.info({ bind: runtime.listeners.bind, ports: addresses, wsPath: runtime.listeners.wsPath, version: VERSION }, 'listening');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    addresses,
+    config: runtime,
+    logger,
+    broker,
+    isReady,
+    stop: () => (stopped ??= shutdown()),
+  };
+}
