@@ -26,7 +26,7 @@ export async function restoreSessions(
     session.username = s.username;
     // A session that was connected when the process stopped counts as disconnected now.
     session.disconnectedAt = s.disconnectedAt ?? now;
-    for (const sub of snap.subscriptions) session.subscriptions.set(sub.filter, sub);
+    for (const sub of snap.subscriptions) session.restoreSubscription(sub);
     broker.router.indexAll(session);
     for (const { delivery, message } of snap.deliveries) {
       session.restoreDelivery({
@@ -42,7 +42,7 @@ export async function restoreSessions(
       });
       deliveries++;
     }
-    for (const id of snap.inboundQos2) session.inboundQos2.add(id);
+    for (const id of snap.inboundQos2) session.restoreInboundQos2(id);
     if (snap.will) session.will = snap.will;
     broker.sessions.set(s.clientId, session);
     broker.scheduleTimers(session, now);

@@ -188,7 +188,7 @@ const tls = z
 
 const listeners = z.strictObject({
   bind: z.string().min(1).default('0.0.0.0').describe('Address every listener binds to (also the HTTP server).'),
-  backlog: positive(65535).default(511).describe('Accept queue length (connections) for listen(2); capped by net.core.somaxconn.'),
+  backlog: positive(65535).default(8192).describe('Accept queue length (connections) for listen(2); capped by net.core.somaxconn, so raise that too for connect storms.'),
   mqtt: z.strictObject({ port: port.default(1883).describe('Plain MQTT over TCP. null/false disables.') }).prefault({}),
   ws: z
     .strictObject({

@@ -27,16 +27,21 @@ export interface SessionLimits {
   maxInflightMessages: number;
 }
 
+const EMPTY_MAP: ReadonlyMap<never, never> = new Map<never, never>();
+const EMPTY_SET: ReadonlySet<never> = new Set<never>();
+
 export type OfferResult = 'sent' | 'queued' | 'dropped' | 'overflow';
 
 /** Expiry interval meaning "never" (MQTT5 3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff;
 
 export class Session {
-  readonly subscriptions = new Map<string, StoredSubscription>();
-  readonly inflight = new Map<number, Delivery>();
+  // Collections are created on first use: most sessions of an idle fleet never hold
+  // anything inflight, and every byte per connection counts at 100k connections.
+  private subs: Map<string, StoredSubscription> | undefined;
+  private window: Map<number, Delivery> | undefined;
+  private qos2In: Set<number> | undefined;
   readonly queue: BoundedQueue<Delivery>;
-  readonly inboundQos2 = new Set<number>();
   sink: SessionSink | null = null;
   will: PendingWill | undefined;
   /** ms since epoch; undefined while a connection is attached. */
@@ -66,6 +71,20 @@ export class Session {
     this._expiryIntervalS = expiryIntervalS;
     this.protocolVersion = protocolVersion;
     this.queue = new BoundedQueue<Delivery>(limits.maxQueuedMessages);
+  }
+
+  get subscriptions(): ReadonlyMap<string, StoredSubscription> {
+    return this.subs ?? EMPTY_MAP;
+  }
+
+  /** Outbound QoS 1/2 deliveries holding a packet id, in send order. */
+  get inflight(): ReadonlyMap<number, Delivery> {
+    return this.window ?? EMPTY_MAP;
+  }
+
+  /** Inbound QoS 2 packet ids awaiting PUBREL. */
+  get inboundQos2(): ReadonlySet<number> {
+    return this.qos2In ?? EMPTY_SET;
   }
 
   get expiryIntervalS(): number {
@@ -104,14 +123,15 @@ export class Session {
   // ---- subscriptions ------------------------------------------------------------
 
   putSubscription(sub: StoredSubscription): boolean {
-    const existed = this.subscriptions.has(sub.filter);
-    this.subscriptions.set(sub.filter, sub);
+    const subs = (this.subs ??= new Map());
+    const existed = subs.has(sub.filter);
+    subs.set(sub.filter, sub);
     if (this.persistent) this.store.putSubscription(this.clientId, sub);
     return existed;
   }
 
   deleteSubscription(filter: string): boolean {
-    const existed = this.subscriptions.delete(filter);
+    const existed = this.subs !== undefined && this.subs.delete(filter);
     if (existed && this.persistent) this.store.deleteSubscription(this.clientId, filter);
     return existed;
   }
@@ -218,9 +238,10 @@ export class Session {
   }
 
   private transmit(d: Delivery, sink: SessionSink): void {
-    const pid = this.ids.allocate(this.inflight);
+    const window = (this.window ??= new Map());
+    const pid = this.ids.allocate(window);
     d.packetId = pid;
-    this.inflight.set(pid, d);
+    window.set(pid, d);
     this.sentCount++;
     d.sent = true;
     if (this.persistent) this.store.updateDelivery(this.clientId, d.seq, pid, false);
@@ -233,9 +254,9 @@ export class Session {
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) received. Returns false for an unknown id. */
   complete(packetId: number): boolean {
-    const d = this.inflight.get(packetId);
+    const d = this.window?.get(packetId);
     if (d === undefined) return false;
-    this.inflight.delete(packetId);
+    this.window!.delete(packetId);
     if (d.sent) this.sentCount--;
     else this.unsentInflight--;
     if (this.persistent) this.store.deleteDelivery(this.clientId, d.seq);
@@ -292,7 +313,7 @@ export class Session {
       if (d.shareKey === undefined || (shareKey !== undefined && d.shareKey !== shareKey)) continue;
       // MQTT-4.8.2-4/5: a QoS 2 delivery that has started stays with its member (completed on reconnect, or dropped).
       if (d.qos === 2 && (d.sent || d.pubrel)) continue;
-      this.inflight.delete(pid);
+      this.window!.delete(pid);
       if (d.sent) this.sentCount--;
       else this.unsentInflight--;
       if (this.persistent) this.store.deleteDelivery(this.clientId, d.seq);
@@ -310,7 +331,7 @@ export class Session {
     const lost = this.queue.length + this.inflight.size;
     if (lost > 0) this.stats.drop('session-ended', lost);
     this.queue.removeWhere(() => true);
-    this.inflight.clear();
+    this.window = undefined;
     this.sentCount = 0;
     this.unsentInflight = 0;
     this.releaseWaiters();
@@ -320,12 +341,12 @@ export class Session {
   // ---- inbound QoS 2 ----------------------------------------------------------------
 
   addInboundQos2(packetId: number): void {
-    this.inboundQos2.add(packetId);
+    (this.qos2In ??= new Set()).add(packetId);
     if (this.persistent) this.store.putInboundQos2(this.clientId, packetId);
   }
 
   releaseInboundQos2(packetId: number): boolean {
-    const had = this.inboundQos2.delete(packetId);
+    const had = this.qos2In !== undefined && this.qos2In.delete(packetId);
     if (had && this.persistent) this.store.deleteInboundQos2(this.clientId, packetId);
     return had;
   }
@@ -438,11 +459,20 @@ export class Session {
     if (d.seq >= this.nextSeq) this.nextSeq = d.seq + 1;
     if (d.packetId !== undefined) {
       d.sent = false;
-      this.inflight.set(d.packetId, d);
+      (this.window ??= new Map()).set(d.packetId, d);
       this.unsentInflight++;
     } else {
       this.queue.push(d);
     }
+  }
+
+  /** Restores a subscription from the store at start-up (the caller indexes it). */
+  restoreSubscription(sub: StoredSubscription): void {
+    (this.subs ??= new Map()).set(sub.filter, sub);
+  }
+
+  restoreInboundQos2(packetId: number): void {
+    (this.qos2In ??= new Set()).add(packetId);
   }
 
   /** Writes everything to the store (a session that just became persistent). */

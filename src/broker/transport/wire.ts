@@ -33,41 +33,84 @@ function addressOf(host: string | undefined, port: number | undefined): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export function socketWire(socket: Socket, listener: string, events: WireEvents): Wire {
-  socket.setNoDelay(true); // small packets: latency matters more than Nagle's batching
-  socket.on('data', (chunk: Buffer) => events.onData(chunk));
-  socket.on('close', (hadError: boolean) => events.onClose(hadError));
-  socket.on('error', (err: Error) => events.onError(err));
-  let certificate: PeerCertificateInfo | undefined;
-  if ((socket as TLSSocket).encrypted) {
-    const tls = socket as TLSSocket;
-    const cert = tls.getPeerCertificate();
-    if (cert && cert.fingerprint256) {
-      const cn = cert.subject?.CN;
-      certificate = {
-        subjectCN: Array.isArray(cn) ? cn[0] : cn,
-        fingerprint256: cert.fingerprint256,
-        authorized: tls.authorized,
-      };
-    }
+const kEvents = Symbol('holdfast.wireEvents');
+type EventedSocket = Socket & { [kEvents]: WireEvents };
+
+// One set of listener functions for every socket (they find their connection through
+// `this`), instead of three closures per connection.
+function onSocketData(this: EventedSocket, chunk: Buffer): void {
+  this[kEvents].onData(chunk);
+}
+function onSocketClose(this: EventedSocket, hadError: boolean): void {
+  this[kEvents].onClose(hadError);
+}
+function onSocketError(this: EventedSocket, err: Error): void {
+  this[kEvents].onError(err);
+}
+function onSocketFinish(this: Socket): void {
+  this.destroy();
+}
+
+/** A TCP or TLS socket as a Wire. Methods live on the prototype: nothing is allocated per connection but this object. */
+class SocketWire implements Wire {
+  private address: string | undefined;
+  readonly certificate: PeerCertificateInfo | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly listener: string,
+    events: WireEvents,
+  ) {
+    socket.setNoDelay(true); // small packets: latency matters more than Nagle's batching
+    (socket as EventedSocket)[kEvents] = events;
+    socket.on('data', onSocketData);
+    socket.on('close', onSocketClose);
+    socket.on('error', onSocketError);
+    this.certificate = (socket as TLSSocket).encrypted ? peerCertificate(socket as TLSSocket) : undefined;
   }
-  return {
-    remoteAddress: addressOf(socket.remoteAddress, socket.remotePort),
-    listener,
-    certificate,
-    write: (bytes, onWritten) => {
-      socket.write(bytes, onWritten);
-    },
-    bufferedBytes: () => socket.writableLength,
-    pause: () => socket.pause(),
-    resume: () => socket.resume(),
-    end: () => {
-      if (socket.destroyed) return;
-      socket.end();
-      socket.once('finish', () => socket.destroy());
-    },
-    destroy: () => socket.destroy(),
-  };
+
+  /** Looked up on first use (a getpeername(2) per connection otherwise). */
+  get remoteAddress(): string {
+    return (this.address ??= addressOf(this.socket.remoteAddress, this.socket.remotePort));
+  }
+
+  write(bytes: Buffer, onWritten: () => void): void {
+    this.socket.write(bytes, onWritten);
+  }
+
+  bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    socket.end();
+    socket.once('finish', onSocketFinish);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+function peerCertificate(tls: TLSSocket): PeerCertificateInfo | undefined {
+  const cert = tls.getPeerCertificate();
+  if (!cert || !cert.fingerprint256) return undefined;
+  const cn = cert.subject?.CN;
+  return { subjectCN: Array.isArray(cn) ? cn[0] : cn, fingerprint256: cert.fingerprint256, authorized: tls.authorized };
+}
+
+export function socketWire(socket: Socket, listener: string, events: WireEvents): Wire {
+  return new SocketWire(socket, listener, events);
 }
 
 export function webSocketWire(

@@ -33,6 +33,12 @@ export type PacketHandler = (packet: Packet) => boolean | void;
 /** 1 byte of type + 4 bytes of remaining length + 268,435,455 (MQTT 2.2.3). */
 export const MAX_PROTOCOL_PACKET_SIZE = 268_435_455 + 5;
 
+/**
+ * Decoding is synchronous and never re-enters, so every decoder shares one reader
+ * (one object less per connection).
+ */
+const sharedReader = new PacketReader();
+
 export class MqttDecoder {
   /** Set from the first CONNECT decoded when not given; until then packets decode as 3.1.1. */
   protocolVersion: ProtocolVersion | undefined;
@@ -44,7 +50,6 @@ export class MqttDecoder {
   /** Total size of the first held packet once its fixed header is complete, else -1. */
   private heldPacketSize = -1;
   private failure: CodecError | undefined;
-  private readonly reader = new PacketReader();
 
   constructor(opts: DecoderOptions = {}) {
     this.maxPacketSize = opts.maxPacketSize ?? MAX_PROTOCOL_PACKET_SIZE;
@@ -206,7 +211,7 @@ export class MqttDecoder {
   private decodeOne(byte1: number, buf: Buffer, start: number, end: number): Packet {
     let packet: Packet;
     try {
-      packet = decodeBody(this.reader, byte1, buf, start, end, this.protocolVersion ?? 4);
+      packet = decodeBody(sharedReader, byte1, buf, start, end, this.protocolVersion ?? 4);
     } catch (err) {
       if (err instanceof CodecError) throw this.fail(err);
       // A bug of ours must still surface as a CodecError (the contract of push).
