@@ -5,11 +5,12 @@
  * that probes see /readyz fail while the broker drains.
  */
 import { mkdir } from 'node:fs/promises';
-import { Broker, startListeners } from '../broker/index.js';
+import { Broker, startListeners, warmUpConnectPath } from '../broker/index.js';
+import { MemoryStore } from '../adapters/persistence/memory/index.js';
 import type { BoundAddresses, Listeners } from '../broker/transport/listeners-api.js';
 import { HoldfastError } from '../errors/index.js';
 import { eventLoopDelayCheck, HealthRegistry } from '../observability/health.js';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { createLogger, silentLogger, type Logger } from '../observability/logger.js';
 import { loadConfig, toRuntimeConfig, type EnvValues, type FlagValues, type HoldfastConfig, type RuntimeConfig } from './config/index.js';
 import { createHooks } from './hooks.js';
 import { createHttpServer, type HttpServer } from './http-server.js';
@@ -103,6 +104,13 @@ export async function startFromConfig(config: HoldfastConfig, options: Pick<Star
   let bound: BoundAddresses = {};
   try {
     await broker.start();
+    const warmup = runtime.listeners.warmupConnections ?? 0;
+    if (warmup > 0) {
+      // A throwaway broker with its own memory store: the real one's state and stats are untouched.
+      const scratch = new Broker(runtime.broker, { store: new MemoryStore(), logger: silentLogger() });
+      const w = await warmUpConnectPath(scratch, warmup);
+      logger.info(w, 'connect path warmed up');
+    }
     const started: Listeners = await startListeners(broker, runtime.listeners, logger);
     listeners = started;
     bound = started.addresses;

@@ -189,6 +189,9 @@ const tls = z
 const listeners = z.strictObject({
   bind: z.string().min(1).default('0.0.0.0').describe('Address every listener binds to (also the HTTP server).'),
   backlog: positive(65535).default(8192).describe('Accept queue length (connections) for listen(2); capped by net.core.somaxconn, so raise that too for connect storms.'),
+  warmupConnections: uint(100_000)
+    .default(2000)
+    .describe('Loopback connections run through a throwaway broker at start, before the listeners open, so that a reconnect storm meets optimised code; 0 disables.'),
   mqtt: z.strictObject({ port: port.default(1883).describe('Plain MQTT over TCP. null/false disables.') }).prefault({}),
   ws: z
     .strictObject({

@@ -78,6 +78,7 @@ export async function toListenersConfig(config: HoldfastConfig, cwd = process.cw
     wsPath: l.ws.path,
     tls,
     backlog: l.backlog,
+    warmupConnections: l.warmupConnections,
   };
 }
 

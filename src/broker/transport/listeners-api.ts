@@ -25,6 +25,8 @@ export interface ListenersConfig {
   tls: ({ port: number } & TlsFiles) | null;
   /** Accept queue length for listen(2); the kernel caps it at net.core.somaxconn. */
   backlog: number;
+  /** Loopback connections run through a throwaway broker before listening (see warmup.ts); 0 = none. */
+  warmupConnections?: number;
 }
 
 export interface BoundAddresses {
