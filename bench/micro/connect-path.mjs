@@ -10,7 +10,7 @@ const broker = new Broker(structuredClone(DEFAULT_BROKER_CONFIG), { store: new M
 const bytes = (i) => encode({ type: 1, protocolName: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'c' + i }, 4);
 const N = Number(process.env.N ?? 100000); const conns = [];
 const pre = []; for (let i = 0; i < N; i++) pre.push(bytes(i));
-const wire = { remoteAddress: '1.2.3.4:5', listener: 'mqtt', certificate: undefined, write(b, cb) {}, bufferedBytes: () => 0, pause() {}, resume() {}, end() {}, destroy() {} };
+const wire = { remoteAddress: '1.2.3.4:5', listener: 'mqtt', certificate: undefined, write(_b, _cb) {}, bufferedBytes: () => 0, pause() {}, resume() {}, end() {}, destroy() {} };
 let t = process.hrtime.bigint();
 for (let i = 0; i < N; i++) { const c = new Connection(broker); c.start(wire); c.onData(pre[i]); conns.push(c); }
 await new Promise(r => setImmediate(r));

@@ -2,6 +2,7 @@
  * The `holdfast` command line (INTERFACES.md): start, passwd, config check, --help,
  * --version. `main` returns the exit code; bin/holdfast.js exits with it.
  */
+import { storeCommand } from './commands/store.js';
 import { configCommand } from './commands/config-check.js';
 import { processIO, type CliIO } from './commands/io.js';
 import { passwdCommand } from './commands/passwd.js';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> =
   start: startCommand,
   passwd: passwdCommand,
   config: configCommand,
+  store: storeCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {

@@ -74,7 +74,7 @@ export async function startFromConfig(config: HoldfastConfig, options: Pick<Star
     createLogger({ level: runtime.log.level, ...(runtime.log.format === 'auto' ? {} : { pretty: runtime.log.format === 'pretty' }) });
   await ensureDataDir(runtime.dataDir);
 
-  const store = createStore({ dataDir: runtime.dataDir });
+  const store = createStore({ dataDir: runtime.dataDir, ...runtime.store });
   const broker = new Broker(runtime.broker, { store, logger, hooks: createHooks(runtime.broker) });
   let listeners: Listeners | undefined;
   let http: HttpServer | undefined;

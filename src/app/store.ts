@@ -1,16 +1,25 @@
 /**
- * The persistence seam of the composition root. Only the in-memory store exists so far;
- * the sqlite adapter (persistent sessions and retained messages under dataDir) plugs in
- * here when it lands, chosen by config.
+ * The persistence seam of the composition root: the store named by the config.
  */
-import type { Store } from '../ports/store.js';
+import { join } from 'node:path';
+import type { Durability, Store } from '../ports/store.js';
 import { MemoryStore } from '../adapters/persistence/memory/index.js';
+import { SqliteStore } from '../adapters/persistence/sqlite/index.js';
 
 export interface StoreOptions {
-  /** Absolute data directory; unused by the memory store. */
+  /** Absolute data directory. */
   dataDir: string;
+  kind?: 'sqlite' | 'memory';
+  durability?: Durability;
+  retryMs?: number;
 }
 
-export function createStore(_opts: StoreOptions): Store {
-  return new MemoryStore();
+/** The store file of a data dir. */
+export function storeFile(dataDir: string): string {
+  return join(dataDir, 'holdfast.db');
+}
+
+export function createStore(opts: StoreOptions): Store {
+  if (opts.kind === 'memory') return new MemoryStore();
+  return new SqliteStore({ file: storeFile(opts.dataDir), durability: opts.durability, retryMs: opts.retryMs });
 }

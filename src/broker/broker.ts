@@ -65,6 +65,12 @@ export class Broker {
   private readonly timerGen = new WeakMap<Session, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private nextMessageId = 1;
+  private nextPurgeAt = 0;
+  private purging = false;
+  private retainedScan: Iterator<[string, Message]> | undefined;
+  /** Background purge period and batch size: small batches, so a purge never stalls the loop. */
+  readonly purgeIntervalMs = 5_000;
+  readonly purgeBatch = 500;
   private started = false;
   private closing = false;
   /** Sweep period: the resolution of every timeout. */
@@ -80,6 +86,7 @@ export class Broker {
     this.topicLimits = { maxLength: config.mqtt.maxTopicLengthBytes, maxLevels: config.mqtt.maxTopicLevels };
     this.sessionLimits = {
       maxQueuedMessages: config.session.maxQueuedMessages,
+      maxInMemoryQueued: config.session.maxInMemoryQueued,
       queueDropPolicy: config.session.queueDropPolicy,
       queueQos0Offline: config.session.queueQos0Offline,
       maxInflightMessages: config.mqtt.maxInflightMessages,
@@ -88,6 +95,11 @@ export class Broker {
 
   async start(): Promise<void> {
     await this.store.open();
+    this.store.onHealthChange((h) => {
+      // Logged once per change of state, not per failed write (issue 4).
+      if (h.ok) this.logger.warn({ store: this.store.kind }, 'store recovered: writes succeed again, QoS 1/2 accepted');
+      else this.logger.error({ store: this.store.kind, code: h.code, reason: h.reason }, 'store failing: QoS 1/2 publishes refused until it recovers');
+    });
     const now = this.clock.now();
     const restored = await restoreSessions(this, now);
     this.nextMessageId = this.store.lastMessageId() + 1;
@@ -97,8 +109,9 @@ export class Broker {
     this.logger.info({ store: this.store.kind, ...restored }, 'broker started');
   }
 
+  /** Started, not stopping, and the store takes writes (a failing store makes /readyz fail). */
   isReady(): boolean {
-    return this.started && !this.closing;
+    return this.started && !this.closing && this.store.health().ok;
   }
 
   get isClosing(): boolean {
@@ -323,12 +336,49 @@ export class Broker {
     new RetainedFeed(this, session, sub).start();
   }
 
+  /**
+   * Background purge, in small batches: expired retained messages leave the index (and
+   * the store), and the store drops expired queued deliveries and messages nothing refers to.
+   */
+  private purge(now: number): void {
+    this.nextPurgeAt = now + this.purgeIntervalMs;
+    const index = this.router.retained;
+    this.retainedScan ??= index.entries();
+    for (let i = 0; i < this.purgeBatch; i++) {
+      const next = this.retainedScan.next();
+      if (next.done) {
+        this.retainedScan = undefined;
+        break;
+      }
+      const [topic, msg] = next.value;
+      if (msg.expiresAt !== 0 && msg.expiresAt <= now && index.get(topic) === msg) {
+        index.delete(topic);
+        this.store.deleteRetained(topic);
+        this.stats.purgedRows++;
+      }
+    }
+    if (this.purging || !this.store.health().ok) return;
+    this.purging = true;
+    this.store.purge(now, this.purgeBatch).then(
+      (n) => {
+        this.purging = false;
+        this.stats.purgedRows += n;
+      },
+      (err: unknown) => {
+        this.purging = false;
+        this.logger.warn({ err }, 'store purge failed');
+      },
+    );
+  }
+
   // ---- the sweep -----------------------------------------------------------------------
 
   sweep(now: number): void {
     for (const c of this.connections) c.check(now);
+    if (now >= this.nextPurgeAt) this.purge(now);
     if (this.timers.peekDeadline() > now) return;
-    for (const t of this.timers.popDue(now)) {
+    // Small batches: thousands of sessions expiring together (after a restart) are spread over sweeps.
+    for (const t of this.timers.popDue(now, this.purgeBatch)) {
       const { session } = t;
       if (this.timerGen.get(session) !== t.gen || session.ended || session.online) continue;
       if (t.kind === 'will') {

@@ -63,6 +63,8 @@ export interface BrokerConfig {
   session: {
     /** Queued (not yet inflight) QoS 1/2 messages per session, online or offline. */
     maxQueuedMessages: number;
+    /** Queued messages of a persistent session held in memory; a longer queue stays on disk and is read back as it drains. */
+    maxInMemoryQueued: number;
     /** What happens to a message for a full queue. Drops are counted. */
     queueDropPolicy: QueueDropPolicy;
     /** Also queue QoS 0 messages for offline persistent sessions (Mosquitto's queue_qos0_messages). */
@@ -75,8 +77,6 @@ export interface BrokerConfig {
     drainTimeoutMs: number;
     /** A subscriber that made no progress for this long stops slowing its publishers down. */
     stallDetectMs: number;
-    /** QoS 1/2 retransmission of unacknowledged publishes on a live connection; 0 = only on reconnect (MQTT-4.4.0-1). */
-    retryIntervalMs: number;
   };
   acl: {
     rules: AclRule[];
@@ -113,6 +113,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   },
   session: {
     maxQueuedMessages: 10_000,
+    maxInMemoryQueued: 1_000,
     queueDropPolicy: 'drop-oldest',
     queueQos0Offline: false,
   },
@@ -120,7 +121,6 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
     outboundHighWaterBytes: 1024 * 1024,
     drainTimeoutMs: 10_000,
     stallDetectMs: 1_000,
-    retryIntervalMs: 0,
   },
   acl: {
     rules: [],

@@ -49,11 +49,11 @@ export class RetainedFeed implements PressureWaiter {
       if (session.ended || session.subscriptions.get(this.sub.filter) !== this.sub) return;
       const sink = session.sink;
       if (sink !== null) {
-        if (sink.pressure() !== 'ok' || session.queue.length >= session.pressureHigh()) {
+        if (sink.pressure() !== 'ok' || session.queuedCount >= session.pressureHigh()) {
           session.addWaiter(this);
           return;
         }
-      } else if (session.queue.full) {
+      } else if (session.queueFull) {
         // Offline and full: the rest would only displace queued messages.
         return;
       }

@@ -12,7 +12,7 @@ export async function restoreSessions(
   let sessions = 0;
   let deliveries = 0;
   let retained = 0;
-  for await (const snap of broker.store.loadSessions()) {
+  for await (const snap of broker.store.loadSessions(broker.sessionLimits.maxInMemoryQueued)) {
     const s = snap.session;
     const session = new Session(
       s.clientId,
@@ -41,6 +41,11 @@ export async function restoreSessions(
         sent: false,
       });
       deliveries++;
+    }
+    if (snap.moreDeliveries > 0) {
+      const last = snap.deliveries.length > 0 ? snap.deliveries[snap.deliveries.length - 1].delivery.seq : 0;
+      session.restoreSpilled(snap.moreDeliveries, last);
+      deliveries += snap.moreDeliveries;
     }
     for (const id of snap.inboundQos2) session.restoreInboundQos2(id);
     if (snap.will) session.will = snap.will;

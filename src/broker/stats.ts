@@ -12,7 +12,8 @@ export type DropReason =
   | 'slow-consumer'
   | 'packet-too-large'
   | 'session-ended'
-  | 'retained-limit';
+  | 'retained-limit'
+  | 'store-unavailable';
 
 export class BrokerStats {
   connectionsAccepted = 0;
@@ -37,6 +38,8 @@ export class BrokerStats {
   willsPublished = 0;
   sessionsExpired = 0;
   takeovers = 0;
+  /** Rows removed by the background purge (expired deliveries, orphan messages, expired retained). */
+  purgedRows = 0;
 
   drop(reason: DropReason, n = 1): void {
     this.messagesDropped.set(reason, (this.messagesDropped.get(reason) ?? 0) + n);

@@ -75,14 +75,29 @@ export interface StoredSession {
   readonly username: string | undefined;
 }
 
+export interface DeliveryRecord {
+  readonly delivery: StoredDelivery;
+  readonly message: StoredMessage;
+}
+
 export interface SessionSnapshot {
   readonly session: StoredSession;
   readonly subscriptions: readonly StoredSubscription[];
-  /** Inflight and queued deliveries, in seq order, with their messages. */
-  readonly deliveries: readonly { delivery: StoredDelivery; message: StoredMessage }[];
+  /**
+   * The first deliveries in seq order (inflight ones first), at most the `deliveryWindow`
+   * asked for; the rest stay on disk and are read with loadDeliveries() as the queue drains.
+   */
+  readonly deliveries: readonly DeliveryRecord[];
+  /** How many more deliveries the store holds for this session beyond `deliveries`. */
+  readonly moreDeliveries: number;
   readonly inboundQos2: readonly number[];
   readonly will: StoredWill | undefined;
 }
+
+/** Durability of acknowledged messages (docs/persistence.md). */
+export type Durability = 'fsync' | 'commit' | 'none';
+
+export type StoreHealth = { ok: true } | { ok: false; code: string; reason: string; since: number };
 
 export interface Store {
   /** 'memory', 'sqlite', ... for logs and /healthz. */
@@ -126,9 +141,22 @@ export interface Store {
    */
   flush(): Promise<void> | undefined;
 
-  // ---- recovery -----------------------------------------------------------------
-  /** Every stored session with its state, for start-up. */
-  loadSessions(): AsyncIterable<SessionSnapshot>;
+  /** Whether writes currently succeed; a failing store refuses new QoS 1/2 work. */
+  health(): StoreHealth;
+  /** Called on every change of health (once per change, not per failed write). */
+  onHealthChange(listener: (health: StoreHealth) => void): void;
+
+  // ---- recovery and paging ------------------------------------------------------
+  /** Every stored session with its state, for start-up; at most `deliveryWindow` deliveries each. */
+  loadSessions(deliveryWindow: number): AsyncIterable<SessionSnapshot>;
+  /**
+   * The next deliveries of a session after `afterSeq`, in seq order, at most `limit`
+   * (queued deliveries spilled to disk are read back this way as the session drains).
+   * Writes made before the call are visible to it.
+   */
+  loadDeliveries(clientId: string, afterSeq: number, limit: number): Promise<DeliveryRecord[]>;
+  /** Removes up to `limit` expired deliveries and unreferenced messages; returns how many rows went. */
+  purge(now: number, limit: number): Promise<number>;
   /** Every retained message, for start-up. */
   loadRetained(): AsyncIterable<StoredMessage>;
   /** The highest message id ever stored (ids continue after it). */

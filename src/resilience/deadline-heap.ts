@@ -34,10 +34,10 @@ export class DeadlineHeap<T> {
     return this.at.length === 0 ? Infinity : this.at[0];
   }
 
-  /** Removes and returns every item whose deadline is <= now, earliest first. */
-  popDue(now: number): T[] {
+  /** Removes and returns the items whose deadline is <= now, earliest first, at most `max`. */
+  popDue(now: number, max = Infinity): T[] {
     const out: T[] = [];
-    while (this.at.length > 0 && this.at[0] <= now) out.push(this.pop());
+    while (this.at.length > 0 && this.at[0] <= now && out.length < max) out.push(this.pop());
     return out;
   }
 

@@ -18,7 +18,7 @@ let tb: TestBroker;
 beforeAll(async () => {
   tb = await startTestBroker({
     config: {
-      limits: { outboundHighWaterBytes: 16 * KIB, drainTimeoutMs: 5_000, stallDetectMs: STALL_DETECT_MS, retryIntervalMs: 0 },
+      limits: { outboundHighWaterBytes: 16 * KIB, drainTimeoutMs: 5_000, stallDetectMs: STALL_DETECT_MS },
       session: { maxQueuedMessages: 1_000 },
       mqtt: { maxInflightMessages: 32 },
     },

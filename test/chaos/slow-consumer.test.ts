@@ -39,7 +39,7 @@ let tb: TestBroker;
 beforeAll(async () => {
   tb = await startTestBroker({
     config: {
-      limits: { outboundHighWaterBytes: 64 * KIB, drainTimeoutMs: DRAIN_TIMEOUT_MS, stallDetectMs: STALL_DETECT_MS, retryIntervalMs: 0 },
+      limits: { outboundHighWaterBytes: 64 * KIB, drainTimeoutMs: DRAIN_TIMEOUT_MS, stallDetectMs: STALL_DETECT_MS },
       session: { maxQueuedMessages: 100 },
       mqtt: { maxInflightMessages: 64 },
     },

@@ -13,6 +13,7 @@ Usage:
                  [--http-port N] [--bind ADDR] [--data-dir DIR] [--log-level LEVEL]
   holdfast passwd [--username U]       hash a password (read from stdin) for auth.users
   holdfast config check FILE           validate a config file and exit
+  holdfast store verify [--data-dir DIR] check a data dir's store (read-only)
   holdfast --help | --version
 
 Run 'holdfast start --help' for the flags and their environment variables.
@@ -48,4 +49,11 @@ export const CONFIG_USAGE = `Usage: holdfast config check FILE
 Validates FILE (YAML) against the config schema, reads the TLS files it names, prints
 every problem with its key path and exits 1, or prints "ok" and exits 0. Environment
 variables are not applied.
+`;
+
+export const STORE_USAGE = `Usage: holdfast store verify [--data-dir DIR] [--json]
+
+Checks the store of a data dir (default ./data, or HOLDFAST_DATA_DIR) without changing it:
+SQLite integrity, schema version, row counts, and deliveries that refer to missing messages.
+Exit code 0 when it is sound, 1 otherwise (each problem on its own line).
 `;

@@ -78,6 +78,9 @@ const session = z.strictObject({
   maxQueuedMessages: uint(UINT32_MAX)
     .default(D.session.maxQueuedMessages)
     .describe('Queued (not yet inflight) QoS 1/2 messages per session, online or offline.'),
+  maxInMemoryQueued: positive(UINT32_MAX)
+    .default(D.session.maxInMemoryQueued)
+    .describe('Queued messages of a persistent session held in memory; the rest stay on disk and are read back as the queue drains.'),
   queueDropPolicy: z.enum(['drop-oldest', 'drop-newest'])
     .default(D.session.queueDropPolicy)
     .describe('Which message goes when a session queue is full. Drops are counted.'),
@@ -96,9 +99,6 @@ const limits = z.strictObject({
   stallDetectMs: positive(UINT32_MAX)
     .default(D.limits.stallDetectMs)
     .describe('A subscriber that made no progress this long stops slowing its publishers down.'),
-  retryIntervalMs: uint(UINT32_MAX)
-    .default(D.limits.retryIntervalMs)
-    .describe('Retransmission of unacknowledged QoS 1/2 publishes on a live connection; 0 = only on reconnect.'),
 });
 
 /** Checked on the field itself, so that it is reported together with every other problem. */
@@ -215,6 +215,17 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   dataDir: z.string().min(1).default('./data').describe('Directory for persistent state; created at start-up.'),
+  store: z
+    .strictObject({
+      kind: z.enum(['sqlite', 'memory'])
+        .default('sqlite')
+        .describe('sqlite: sessions, queues and retained messages in dataDir/holdfast.db; memory: nothing survives a restart.'),
+      durability: z.enum(['fsync', 'commit', 'none'])
+        .default('commit')
+        .describe('fsync: acknowledged messages survive power loss; commit: survive a crash of the process (kill -9); none: acknowledged before written (docs/persistence.md).'),
+      retryMs: positive(600_000).default(1_000).describe('How often a failed store write is retried (the broker refuses QoS 1/2 meanwhile).'),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(LOG_LEVELS).default('info').describe('Least severe level written.'),

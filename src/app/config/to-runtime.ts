@@ -18,6 +18,7 @@ export interface RuntimeConfig {
   /** Absolute path. */
   dataDir: string;
   log: HoldfastConfig['log'];
+  store: HoldfastConfig['store'];
   shutdownTimeoutMs: number;
 }
 
@@ -89,6 +90,7 @@ export async function toRuntimeConfig(config: HoldfastConfig, cwd = process.cwd(
     http: { host: config.listeners.bind, port: portOf(config.http.port) },
     dataDir: resolve(cwd, config.dataDir),
     log: { ...config.log },
+    store: { ...config.store },
     shutdownTimeoutMs: config.shutdown.timeoutMs,
   };
 }

@@ -11,6 +11,7 @@ import { RC } from '../../codec/mqtt/reason-codes.js';
 import { isValidTopicName } from '../routing/index.js';
 import { forwardable, ownPayload, type Message } from '../session/message.js';
 import type { Channel } from './channel.js';
+import { refuse } from './reasons.js';
 
 export function handlePublish(ch: Channel, p: PublishPacket, now: number): void {
   const broker = ch.broker;
@@ -74,7 +75,16 @@ export function handlePublish(ch: Channel, p: PublishPacket, now: number): void 
 
   let refusal = 0;
   let reasonString: string | undefined;
-  if (topic.charCodeAt(0) === 0x24 /* $ */ && topic.startsWith('$SYS')) {
+  const storeHealth = qos > 0 ? broker.store.health() : undefined;
+  if (storeHealth !== undefined && !storeHealth.ok) {
+    // The store cannot commit: refuse what would need it, keep serving QoS 0 (issue 4).
+    if (!v5) {
+      ch.closeWith(refuse(RC.SERVER_UNAVAILABLE, 'Storage unavailable'), 'protocol-error');
+      return;
+    }
+    refusal = storeHealth.code === 'SQLITE_FULL' ? RC.QUOTA_EXCEEDED : RC.UNSPECIFIED_ERROR;
+    reasonString = `Storage unavailable (${storeHealth.code}); QoS ${qos} messages are refused until it recovers`;
+  } else if (topic.charCodeAt(0) === 0x24 /* $ */ && topic.startsWith('$SYS')) {
     refusal = RC.NOT_AUTHORIZED;
     reasonString = 'Clients may not publish to $SYS topics';
   } else if (broker.hooks.authorizePublish && !broker.hooks.authorizePublish(ch.client!, topic, qos, p.retain)) {
@@ -85,7 +95,7 @@ export function handlePublish(ch: Channel, p: PublishPacket, now: number): void 
     reasonString = 'Payload Format Indicator is 1 but the payload is not UTF-8';
   }
   if (refusal !== 0) {
-    broker.stats.drop('acl-denied');
+    broker.stats.drop(storeHealth?.ok === false ? 'store-unavailable' : 'acl-denied');
     if (qos === 0) {
       if (refusal === RC.PAYLOAD_FORMAT_INVALID) ch.protocolError(reasonString!, refusal);
       return;

@@ -25,6 +25,11 @@ export interface Delivery {
   pubrel: boolean;
   /** Sent on the current connection (cleared on reconnect so it is resent with DUP). */
   sent: boolean;
+  /**
+   * QoS 2 to a persistent session: not sent before the store has committed it, so that a
+   * crash cannot make the publisher resend (and us deliver) a message already delivered.
+   */
+  uncommitted?: boolean;
 }
 
 /**

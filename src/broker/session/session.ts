@@ -10,7 +10,7 @@
  */
 import type { QoS } from '../../codec/mqtt/packets.js';
 import type { Clock } from '../../ports/clock.js';
-import type { Store, StoredSubscription } from '../../ports/store.js';
+import type { Store, StoredDelivery, StoredSubscription } from '../../ports/store.js';
 import type { QueueDropPolicy } from '../config.js';
 import type { BrokerStats } from '../stats.js';
 import { BoundedQueue } from './bounded-queue.js';
@@ -21,6 +21,8 @@ import type { PendingWill } from './will.js';
 
 export interface SessionLimits {
   maxQueuedMessages: number;
+  /** Queued deliveries of a persistent session kept in memory; the rest are read back from the store. */
+  maxInMemoryQueued: number;
   queueDropPolicy: QueueDropPolicy;
   queueQos0Offline: boolean;
   /** Cap on the outbound window, whatever the client allows. */
@@ -179,7 +181,8 @@ export class Session {
       pubrel: false,
       sent: false,
     };
-    if (sink !== null && this.queue.length === 0 && this.unsentInflight === 0 && this.sentCount < sink.sendWindow) {
+    if (qos === 2 && this.persistent) return this.offerAfterCommit(d, waiter);
+    if (sink !== null && this.queuedCount === 0 && this.unsentInflight === 0 && this.sentCount < sink.sendWindow) {
       const p = sink.pressure();
       if (p !== 'stalled') {
         if (p === 'congested' && waiter !== undefined) this.addWaiter(waiter);
@@ -191,26 +194,88 @@ export class Session {
     return this.enqueue(d, waiter);
   }
 
+  /**
+   * QoS 2 to a persistent session: queued, and sent only once the store has committed it
+   * (store before forward), so that exactly-once holds across a crash: a publisher whose
+   * PUBREC never came resends, and the message must not already be with the subscriber.
+   */
+  private offerAfterCommit(d: Delivery, waiter: PressureWaiter | undefined): OfferResult {
+    d.uncommitted = true;
+    const result = this.enqueue(d, waiter);
+    const release = () => {
+      d.uncommitted = false;
+      this.pump(this.clock.now());
+    };
+    const commit = this.store.flush();
+    if (commit === undefined) release();
+    else commit.then(release, release);
+    return result;
+  }
+
   private enqueue(d: Delivery, waiter: PressureWaiter | undefined): OfferResult {
     // QoS 0 messages are not copied at publish time; one that is queued must own its payload.
     if (d.qos === 0) (d.message as { payload: Buffer }).payload = ownPayload(d.message.payload);
-    if (this.queue.full) {
-      if (this.limits.queueDropPolicy === 'drop-newest') {
+    let result: OfferResult = 'queued';
+    if (this.queuedCount >= this.limits.maxQueuedMessages) {
+      if (this.limits.queueDropPolicy === 'drop-newest' || this.queue.length === 0) {
         this.stats.drop('queue-full');
         return this.sink !== null ? 'overflow' : 'dropped';
       }
-      const old = this.queue.shift();
-      if (old) this.forget(old, 'queue-full');
-      this.queue.push(d);
-      if (this.persistent) this.store.putDelivery(this.clientId, this.toStored(d), d.message);
-      return this.sink !== null ? 'overflow' : 'queued';
+      this.forget(this.queue.shift()!, 'queue-full');
+      result = this.sink !== null ? 'overflow' : 'queued';
+    }
+    if (this.persistent) {
+      this.store.putDelivery(this.clientId, this.toStored(d), d.message);
+      if (this.spilled > 0 || this.queue.length >= this.limits.maxInMemoryQueued) {
+        // Bounded memory: the rest of a long queue lives on disk only, read back in order as it drains.
+        if (this.spilled === 0) this.diskCursor = d.seq - 1;
+        this.spilled++;
+        return this.pressureCheck(waiter, result);
+      }
     }
     this.queue.push(d);
-    if (this.persistent) this.store.putDelivery(this.clientId, this.toStored(d), d.message);
-    if (waiter !== undefined && this.sink !== null && this.queue.length >= this.pressureHigh()) {
+    return this.pressureCheck(waiter, result);
+  }
+
+  private pressureCheck(waiter: PressureWaiter | undefined, result: OfferResult): OfferResult {
+    if (waiter !== undefined && this.sink !== null && this.queuedCount >= this.pressureHigh()) {
       if (this.sink.pressure() !== 'stalled') this.addWaiter(waiter);
     }
-    return 'queued';
+    return result;
+  }
+
+  /** Queued deliveries, in memory and spilled to disk. */
+  get queuedCount(): number {
+    return this.queue.length + this.spilled;
+  }
+
+  get queueFull(): boolean {
+    return this.queuedCount >= this.limits.maxQueuedMessages;
+  }
+
+  /** Reads the next spilled deliveries back from the store (asynchronously), then pumps. */
+  private readBack(): void {
+    if (this.loading || this.spilled === 0 || this.ended) return;
+    this.loading = true;
+    const batch = Math.max(1, this.limits.maxInMemoryQueued >> 1);
+    this.store.loadDeliveries(this.clientId, this.diskCursor, batch).then(
+      (rows) => {
+        this.loading = false;
+        if (this.ended) return;
+        for (const { delivery: sd, message } of rows) {
+          if (sd.seq <= this.diskCursor) continue;
+          this.diskCursor = sd.seq;
+          this.queue.push(fromStored(sd, message));
+        }
+        this.spilled = rows.length < batch ? 0 : Math.max(0, this.spilled - rows.length);
+        this.pump(this.clock.now());
+      },
+      (err: unknown) => {
+        // The store reports its own failure; the read is retried on the next pump.
+        this.loading = false;
+        void err;
+      },
+    );
   }
 
   /** Moves queued messages into the window while there is room and the connection takes them. */
@@ -220,7 +285,7 @@ export class Session {
     // Resend what is inflight but not yet sent on this connection (after a reconnect or a smaller window).
     if (this.unsentInflight > 0) this.sendUnsentInflight(sink);
     while (this.queue.length > 0 && this.inflightSent() < sink.sendWindow) {
-      if (sink.pressure() !== 'ok') break;
+      if (sink.pressure() !== 'ok' || this.queue.peek()!.uncommitted === true) break;
       const d = this.queue.shift()!;
       if (d.message.expiresAt !== 0 && d.message.expiresAt <= now) {
         this.forget(d, 'expired'); // MQTT-3.3.2-5
@@ -234,6 +299,7 @@ export class Session {
       }
       this.transmit(d, sink);
     }
+    if (this.spilled > 0 && this.queue.length <= this.limits.maxInMemoryQueued >> 1) this.readBack();
     this.maybeRelease();
   }
 
@@ -328,7 +394,8 @@ export class Session {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    const lost = this.queue.length + this.inflight.size;
+    const lost = this.queuedCount + this.inflight.size;
+    this.spilled = 0;
     if (lost > 0) this.stats.drop('session-ended', lost);
     this.queue.removeWhere(() => true);
     this.window = undefined;
@@ -379,7 +446,7 @@ export class Session {
     if (sink !== null) {
       const p = sink.pressure();
       if (p === 'congested') return;
-      if (p === 'ok' && this.queue.length > this.pressureHigh() >> 1) return;
+      if (p === 'ok' && this.queuedCount > this.pressureHigh() >> 1) return;
     }
     this.releaseWaiters();
   }
@@ -416,6 +483,11 @@ export class Session {
 
   private sentCount = 0;
   private unsentInflight = 0;
+  /** Queued deliveries that are only in the store (persistent sessions with long queues). */
+  private spilled = 0;
+  /** Highest seq read into memory: spilled deliveries are those after it. */
+  private diskCursor = 0;
+  private loading = false;
 
   private inflightSent(): number {
     return this.sentCount;
@@ -457,6 +529,7 @@ export class Session {
   /** Restores a delivery from the store at start-up. */
   restoreDelivery(d: Delivery): void {
     if (d.seq >= this.nextSeq) this.nextSeq = d.seq + 1;
+    if (d.seq > this.diskCursor) this.diskCursor = d.seq;
     if (d.packetId !== undefined) {
       d.sent = false;
       (this.window ??= new Map()).set(d.packetId, d);
@@ -471,6 +544,12 @@ export class Session {
     (this.subs ??= new Map()).set(sub.filter, sub);
   }
 
+  /** At start-up: deliveries the store holds beyond those loaded (read back as the queue drains). */
+  restoreSpilled(count: number, lastSeq: number): void {
+    this.spilled = count;
+    if (lastSeq >= this.nextSeq) this.nextSeq = lastSeq + 1;
+  }
+
   restoreInboundQos2(packetId: number): void {
     (this.qos2In ??= new Set()).add(packetId);
   }
@@ -483,4 +562,18 @@ export class Session {
     for (const d of this.queue.values()) this.store.putDelivery(this.clientId, this.toStored(d), d.message);
     for (const id of this.inboundQos2) this.store.putInboundQos2(this.clientId, id);
   }
+}
+
+function fromStored(sd: StoredDelivery, message: Message): Delivery {
+  return {
+    seq: sd.seq,
+    message,
+    qos: sd.qos,
+    retain: sd.retain,
+    subscriptionIds: sd.subscriptionIds ? [...sd.subscriptionIds] : undefined,
+    shareKey: sd.shareKey,
+    packetId: undefined,
+    pubrel: false,
+    sent: false,
+  };
 }

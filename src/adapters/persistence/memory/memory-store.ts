@@ -5,7 +5,9 @@
  * durable as soon as they are made, so flush() never returns a promise.
  */
 import type {
+  DeliveryRecord,
   SessionSnapshot,
+  StoreHealth,
   Store,
   StoredDelivery,
   StoredMessage,
@@ -123,19 +125,56 @@ export class MemoryStore implements Store {
     return undefined;
   }
 
-  async *loadSessions(): AsyncIterable<SessionSnapshot> {
+  health(): StoreHealth {
+    return { ok: true };
+  }
+
+  onHealthChange(): void {
+    // Memory never fails a write.
+  }
+
+  async *loadSessions(deliveryWindow: number): AsyncIterable<SessionSnapshot> {
     for (const rec of [...this.sessions.values()]) {
-      const deliveries = [...rec.deliveries.values()]
-        .sort((a, b) => a.seq - b.seq)
-        .map((delivery) => ({ delivery, message: this.messages.get(delivery.messageId)!.message }));
+      const all = this.sortedDeliveries(rec, 0);
+      const deliveries = all.slice(0, deliveryWindow);
       yield {
         session: rec.session,
         subscriptions: [...rec.subscriptions.values()],
         deliveries,
+        moreDeliveries: all.length - deliveries.length,
         inboundQos2: [...rec.inboundQos2],
         will: rec.will,
       };
     }
+  }
+
+  async loadDeliveries(clientId: string, afterSeq: number, limit: number): Promise<DeliveryRecord[]> {
+    const rec = this.sessions.get(clientId);
+    return rec === undefined ? [] : this.sortedDeliveries(rec, afterSeq).slice(0, limit);
+  }
+
+  async purge(now: number, limit: number): Promise<number> {
+    let n = 0;
+    for (const rec of this.sessions.values()) {
+      for (const [seq, d] of rec.deliveries) {
+        if (n >= limit) return n;
+        const m = this.messages.get(d.messageId)?.message;
+        if (m !== undefined && m.expiresAt !== 0 && m.expiresAt <= now && d.packetId === undefined) {
+          rec.deliveries.delete(seq);
+          this.unref(d.messageId);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Inflight deliveries (with a packet id) first, then queued ones, each in seq order. */
+  private sortedDeliveries(rec: SessionRecord, afterSeq: number): DeliveryRecord[] {
+    return [...rec.deliveries.values()]
+      .filter((d) => d.seq > afterSeq)
+      .sort((a, b) => a.seq - b.seq)
+      .map((delivery) => ({ delivery, message: this.messages.get(delivery.messageId)!.message }));
   }
 
   async *loadRetained(): AsyncIterable<StoredMessage> {
