@@ -127,7 +127,11 @@ export class Broker {
     this.closing = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const c of [...this.connections]) c.shutdown(opts.reasonCode ?? RC.SERVER_SHUTTING_DOWN, opts.serverReference);
-    await this.store.flush();
+    try {
+      await this.store.flush();
+    } catch (err) {
+      this.logger.error({ err }, 'store flush failed during stop: writes since the store failed are lost');
+    }
     await this.store.close();
     this.started = false;
     this.logger.info('broker stopped');
