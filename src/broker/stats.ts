@@ -3,6 +3,7 @@
  * layer reads them to export Prometheus metrics; tests read them to see what a policy did.
  * Labels are bounded enums, never client ids or topics.
  */
+import { Histogram, LATENCY_BUCKETS_S } from '../observability/histogram.js';
 import type { DisconnectCause } from './hooks.js';
 
 export type DropReason =
@@ -23,6 +24,13 @@ export class BrokerStats {
   readonly serverReasonCodes = new Map<number, number>();
   packetsIn = 0;
   packetsOut = 0;
+  /** Packets by control packet type (index 1..15). */
+  readonly packetsInByType = new Float64Array(16);
+  readonly packetsOutByType = new Float64Array(16);
+  /** From the broker's receipt of a PUBLISH to the first send of each copy (seconds). */
+  readonly publishToDeliver = new Histogram(LATENCY_BUCKETS_S);
+  /** QoS 1/2 deliveries: from send to PUBACK/PUBCOMP (seconds). */
+  readonly deliveryAckLatency = new Histogram(LATENCY_BUCKETS_S);
   bytesIn = 0;
   bytesOut = 0;
   /** Packets refused as malformed or as protocol violations (by the decoder or the channel). */

@@ -87,7 +87,9 @@ export class Channel implements SessionSink, PressureWaiter {
   handleIn(p: Packet, now: number): boolean {
     if (this.state === 'closed') return false;
     this.lastPacketAt = now;
-    this.broker.stats.packetsIn++;
+    const stats = this.broker.stats;
+    stats.packetsIn++;
+    stats.packetsInByType[p.type]++;
     if (this.state === 'awaiting-connect') {
       if (p.type !== 1) {
         // MQTT-3.1.0-1: the first packet must be CONNECT.
@@ -241,7 +243,9 @@ export class Channel implements SessionSink, PressureWaiter {
   }
 
   private emit(p: Packet, version: ProtocolVersion, bytes = encode(p, version)): void {
-    this.broker.stats.packetsOut++;
+    const stats = this.broker.stats;
+    stats.packetsOut++;
+    stats.packetsOutByType[p.type]++;
     this.out.send(p, bytes);
   }
 
@@ -439,6 +443,7 @@ export class Channel implements SessionSink, PressureWaiter {
       return false;
     }
     this.emit(packet, this.version, bytes);
+    if (!dup) this.broker.stats.publishToDeliver.observe((this.broker.clock.now() - message.createdAt) / 1000);
     return true;
   }
 

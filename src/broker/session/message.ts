@@ -30,6 +30,8 @@ export interface Delivery {
    * crash cannot make the publisher resend (and us deliver) a message already delivered.
    */
   uncommitted?: boolean;
+  /** When it was last sent (ms), for the acknowledgement latency histogram. */
+  sentAt?: number;
 }
 
 /**

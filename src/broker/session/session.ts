@@ -310,6 +310,7 @@ export class Session {
     window.set(pid, d);
     this.sentCount++;
     d.sent = true;
+    d.sentAt = this.clock.now();
     if (this.persistent) this.store.updateDelivery(this.clientId, d.seq, pid, false);
     if (!sink.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, pid, false)) {
       // MQTT-3.1.2-25: too large for the client; behave as if it had been delivered.
@@ -327,7 +328,9 @@ export class Session {
     else this.unsentInflight--;
     if (this.persistent) this.store.deleteDelivery(this.clientId, d.seq);
     this.stats.messagesDelivered++;
-    this.lastProgressAt = this.clock.now();
+    const now = this.clock.now();
+    if (d.sentAt !== undefined) this.stats.deliveryAckLatency.observe((now - d.sentAt) / 1000);
+    this.lastProgressAt = now;
     this.stalled = false;
     return true;
   }
