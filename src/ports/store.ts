@@ -12,6 +12,7 @@
  * Every adapter (memory, sqlite, nats) runs the same shared test suite.
  */
 import type { Properties, QoS } from '../codec/mqtt/packets.js';
+import type { Histogram } from '../observability/histogram.js';
 
 /** A message as stored: the immutable part shared by every queue that holds it. */
 export interface StoredMessage {
@@ -97,6 +98,15 @@ export interface SessionSnapshot {
 /** Durability of acknowledged messages (docs/persistence.md). */
 export type Durability = 'fsync' | 'commit' | 'none';
 
+/** What a store reports for metrics. */
+export interface StoreStats {
+  commits: number;
+  commitFailures: number;
+  rowsWritten: number;
+  /** Seconds per group commit; undefined for stores without commits. */
+  commitLatency: Histogram | undefined;
+}
+
 export type StoreHealth = { ok: true } | { ok: false; code: string; reason: string; since: number };
 
 export interface Store {
@@ -141,6 +151,7 @@ export interface Store {
    */
   flush(): Promise<void> | undefined;
 
+  stats(): StoreStats;
   /** Whether writes currently succeed; a failing store refuses new QoS 1/2 work. */
   health(): StoreHealth;
   /** Called on every change of health (once per change, not per failed write). */

@@ -8,6 +8,7 @@ import type {
   DeliveryRecord,
   SessionSnapshot,
   StoreHealth,
+  StoreStats,
   Store,
   StoredDelivery,
   StoredMessage,
@@ -123,6 +124,10 @@ export class MemoryStore implements Store {
 
   flush(): Promise<void> | undefined {
     return undefined;
+  }
+
+  stats(): StoreStats {
+    return { commits: 0, commitFailures: 0, rowsWritten: 0, commitLatency: undefined };
   }
 
   health(): StoreHealth {

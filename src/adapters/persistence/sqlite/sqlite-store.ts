@@ -20,12 +20,14 @@
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { HoldfastError } from '../../../errors/index.js';
+import { Histogram, LATENCY_BUCKETS_S } from '../../../observability/histogram.js';
 import type {
   DeliveryRecord,
   Durability,
   SessionSnapshot,
   Store,
   StoreHealth,
+  StoreStats,
   StoredDelivery,
   StoredMessage,
   StoredSession,
@@ -95,6 +97,7 @@ export class SqliteStore implements Store {
   private readonly quickCheckMaxBytes: number;
   /** Counters for metrics and tests. */
   readonly counters = { commits: 0, commitFailures: 0, rowsWritten: 0, coalesced: 0, droppedWrites: 0 };
+  readonly commitLatency = new Histogram(LATENCY_BUCKETS_S);
 
   constructor(opts: SqliteStoreOptions) {
     this.file = opts.file;
@@ -230,8 +233,10 @@ export class SqliteStore implements Store {
     }
     this.batch = new WriteBatch();
     this.pending = undefined;
+    const t0 = performance.now();
     try {
       const rows = this.st.apply(batch);
+      this.commitLatency.observe((performance.now() - t0) / 1000);
       this.counters.commits++;
       this.counters.rowsWritten += rows;
       this.counters.coalesced += batch.coalesced;
@@ -268,6 +273,11 @@ export class SqliteStore implements Store {
     const s = this.state;
     const reason = s.ok ? 'write failed' : `${s.code}: ${s.reason}`;
     return new HoldfastError('STORE_WRITE_FAILED', `storage unavailable (${reason})`, { cause });
+  }
+
+  stats(): StoreStats {
+    const c = this.counters;
+    return { commits: c.commits, commitFailures: c.commitFailures, rowsWritten: c.rowsWritten, commitLatency: this.commitLatency };
   }
 
   health(): StoreHealth {
