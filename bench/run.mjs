@@ -1,22 +1,25 @@
 #!/usr/bin/env node
 // `npm run bench`: holdfast vs Mosquitto vs Aedes, side by side, driven by the C load generator.
 // Usage: npm run bench -- [--quick] [--brokers holdfast,mosquitto,aedes]
-//          [--scenarios fanin0,fanin1,fanout,latency,idle,storm] [--nice -20] [--write|--no-write]
+//          [--scenarios fanin0,fanin1,fanout,latency,idle,storm,persist-fanin,persist-crash]
+//          [--nice -20] [--write|--no-write]
 // See bench/README.md. Not part of `npm test`.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brokerDefs, startBroker } from './lib/brokers.mjs';
-import { renderCpuTable, renderNotes, renderTable, writeBlock } from './lib/report.mjs';
+import { brokerDefs, holdfastPersistSettings, mosquittoPersistConfig, startBroker } from './lib/brokers.mjs';
+import { carryOver } from './lib/carry.mjs';
+import { PERSIST_SCENARIOS, persistVariants, runPersist } from './lib/persist.mjs';
+import { renderCpuTable, renderNotes, renderPersistTable, renderTable, writeBlock } from './lib/report.mjs';
 import { SCENARIOS, runScenario } from './lib/scenarios.mjs';
 import { commandOutput, has, hasCommand, loadAvg, sleep, sysctlTrySet } from './lib/sys.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const ALL_BROKERS = ['holdfast', 'mosquitto', 'aedes'];
-const ALL_SCENARIOS = Object.keys(SCENARIOS);
+const ALL_SCENARIOS = [...Object.keys(SCENARIOS), ...Object.keys(PERSIST_SCENARIOS)];
 
 function parseArgs(argv) {
   const o = { brokers: ALL_BROKERS, scenarios: ALL_SCENARIOS, quick: false, nice: -20, write: null, repeat: 1,
@@ -66,6 +69,10 @@ function summary(sc, x) {
   if (x.error) return `n/a: ${x.error}`;
   const r = x.result;
   const g = has(r.loadgen_cpu_util) ? ` (loadgen cpu ${(r.loadgen_cpu_util * 100).toFixed(0)}%)` : '';
+  if (PERSIST_SCENARIOS[sc]) {
+    return `acked ${r.acked} at ${Math.round(r.ack_rate)}/s, ${r.session_present}/${r.subscribers} sessions present, delivered ${
+      r.delivered} (drain ${Math.round(r.drain_rate)}/s, end to end ${Math.round(r.e2e_rate)}/s), lost ${r.lost}, dups ${r.duplicates}${g}`;
+  }
   switch (SCENARIOS[sc].mode) {
     case 'fanin':
       return `delivered ${Math.round(r.recv_rate)}/s, published ${Math.round(r.send_rate)}/s${
@@ -120,6 +127,8 @@ const PRIMARY = {
   latency: (x) => x.result?.latency_p99_ms,
   idle: (x) => x.result?.connect_rate,
   storm: (x) => (x.result?.connect_p99_all === 'failed>1%' ? Infinity : x.result?.connect_p99_all_ms),
+  'persist-fanin': (x) => x.result?.e2e_rate,
+  'persist-crash': (x) => x.result?.lost,
 };
 
 async function main() {
@@ -181,6 +190,26 @@ async function main() {
   const startFailed = {};
   for (const sc of opts.scenarios) {
     results[sc] = {};
+    if (PERSIST_SCENARIOS[sc]) {
+      for (const pv of persistVariants(opts.brokers)) {
+        if (startFailed[pv.broker]) {
+          results[sc][pv.key] = { ok: false, error: startFailed[pv.broker] };
+          continue;
+        }
+        const runs = [];
+        for (let k = 0; k < opts.repeat; k++) {
+          log(`[${sc}] ${pv.key}: starting${opts.repeat > 1 ? ` (run ${k + 1}/${opts.repeat})` : ''}`);
+          const x = await runPersist(sc, pv, defs[pv.broker], { loadgen, quick: opts.quick, nice: opts.nice, brokerCore, genCore });
+          x.loadavg_after = loadAvg();
+          log(`[${sc}] ${pv.key}: ${summary(sc, x)} [load ${x.loadavg_after?.join(' ')}]`);
+          runs.push(x);
+          if (x.startError) break;
+          await sleep(1000);
+        }
+        results[sc][pv.key] = pickMedian(sc, runs);
+      }
+      continue;
+    }
     for (const b of opts.brokers) {
       if (startFailed[b]) {
         results[sc][b] = { ok: false, error: startFailed[b] };
@@ -205,6 +234,15 @@ async function main() {
   undo();
   meta.loadavg_end = loadAvg();
   meta.finished = new Date().toISOString();
+  // Scenarios not run this time keep the figures of the run the current BENCHMARKS.md block
+  // was rendered from (named in it), so that running a subset does not drop the others.
+  if (opts.write) meta.carried = carryOver(opts.out, repo, results);
+  for (const sc of ALL_SCENARIOS) {
+    if (!(sc in results)) continue;
+    const per = results[sc]; // re-insert in the canonical order (carried ones were appended)
+    delete results[sc];
+    results[sc] = per;
+  }
 
   const stamp = started.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
   const rawDir = path.join(here, 'results');
@@ -228,6 +266,19 @@ function renderMarkdown(meta, results, rawFile) {
     .map(([k, s]) => `\`${k}\` ${s.before} -> ${s.after}${s.ok ? '' : ` (could not set: ${s.error ?? 'unchanged'})`}`)
     .join(', ');
   const notes = renderNotes(results);
+  const carried = Object.entries(meta.carried ?? {});
+  const bySource = new Map();
+  for (const [sc, c] of carried) {
+    const k = JSON.stringify(c);
+    bySource.set(k, [...(bySource.get(k) ?? []), sc]);
+  }
+  const carriedLines = [...bySource].map(([k, scs]) => {
+    const c = JSON.parse(k);
+    return `- Not re-measured in this run, carried over unchanged: ${scs.map((x) => `\`${x}\``).join(', ')} from the run of ${c.date} (\`${
+      c.command}\`, holdfast ${c.versions?.holdfast ?? '?'}, load average ${c.loadavg_start?.join(' ')} at start, ${c.loadavg_end?.join(' ')} at end; raw \`${c.raw}\`)`;
+  });
+  const mainScenarios = Object.keys(results).some((sc) => SCENARIOS[sc]);
+  const persist = renderPersistTable(results);
   return [
     '## Side by side: holdfast vs Mosquitto vs Aedes (`npm run bench`)',
     '',
@@ -243,10 +294,17 @@ function renderMarkdown(meta, results, rawFile) {
     `- Load generator: bench/loadgen/loadgen.c (C11, epoll, one thread, MQTT 3.1.1), ${meta.machine.cc}`,
     `- sysctl: ${sys} (restored afterwards)`,
     `- Load average (1/5/15 min) at start: ${meta.loadavg_start?.join(' ')}, at end: ${meta.loadavg_end?.join(' ')} — the machine is shared; see "broker core busy, not charged to the broker" below`,
+    ...carriedLines,
+    ...(mainScenarios
+      ? [
+          '',
+          renderTable(results),
+          '',
+          'Ratios are holdfast divided by the other broker (for latency, memory and failures lower is better).',
+        ]
+      : []),
+    ...(persist ? ['', ...renderPersistSection(results, persist)] : []),
     '',
-    renderTable(results),
-    '',
-    'Ratios are holdfast divided by the other broker (for latency, memory and failures lower is better).',
     '"—" = not run; "n/a" = failed or not measurable (reason below); † = broker process died during the scenario.',
     ...(notes ? ['', 'Notes:', '', notes] : []),
     '',
@@ -263,6 +321,31 @@ function renderMarkdown(meta, results, rawFile) {
     '',
     `Raw results: \`${rawFile}\` (not committed).`,
   ].join('\n');
+}
+
+function renderPersistSection(results, table) {
+  const perRun = [];
+  for (const sc of Object.keys(PERSIST_SCENARIOS)) {
+    for (const [k, x] of Object.entries(results[sc] ?? {})) {
+      if (x.loadavg_after) perRun.push(`${sc}/${k} ${x.loadavg_after.join(' ')}`);
+    }
+  }
+  const crash = results['persist-crash'] ?? {};
+  const restarts = Object.entries(crash)
+    .filter(([, x]) => has(x.runner?.crash?.restartMs))
+    .map(([k, x]) => `${k} ${(x.runner.crash.restartMs / 1000).toFixed(1)} s`);
+  return [
+    '### Persistent sessions: fan-in into offline sessions, and kill -9 (`persist-fanin`, `persist-crash`)',
+    '',
+    `- \`persist-fanin\`: ${PERSIST_SCENARIOS['persist-fanin'].title}. Two MQTT 3.1.1 subscribers with clean session 0 and fixed client ids subscribe to \`bench/+/x\` (QoS 1) and disconnect; 8 publishers publish QoS 1 for the publish phase (5 s; 2 s with --quick) into the offline sessions; when every PUBACK is in, the subscribers reconnect (clean session 0, no SUBSCRIBE) and receive until every acked message arrived (or 3 s without a message). Every figure counts **deliveries** (message x subscriber) matched per message id against the PUBACKs: "delivered end to end" = deliveries of acked messages / (publish phase + drain time).`,
+    `- \`persist-crash\`: the same, but the broker gets SIGKILL 3 s into the publish phase (1.5 s with --quick), is restarted on the same data dir (new port), and the subscribers reconnect to it. "lost" = acked by the broker before the kill, never delivered after the restart.${
+      restarts.length ? ` Restart (kill -> port open): ${restarts.join(', ')}.` : ''}`,
+    `- holdfast: one broker per durability mode, config file with ${Object.entries(holdfastPersistSettings('<mode>')).map(([k, v]) => `\`${k}: ${v}\``).join(', ')} (queue limit raised: the default 10,000 would drop the oldest of the backlog), everything else default (maxInMemoryQueued 1,000: the backlog lives on disk).`,
+    `- Mosquitto: stock config plus \`${mosquittoPersistConfig('<tmp dir>').replace(/\n/g, '; ')}\`; \`autosave_interval\` left at its default (1800 s), \`max_inflight_messages\` at its default (20). Aedes is not run here (in-memory persistence only).`,
+    `- Load average after each run: ${perRun.join('; ') || 'n/a'}.`,
+    '',
+    table,
+  ];
 }
 
 main().catch((e) => {

@@ -31,14 +31,20 @@ export function brokerDefs(repo) {
         if (!fs.existsSync(path.join(repo, 'dist/app/cli.js'))) return 'dist/app/cli.js missing (run npm run build)';
         return null;
       },
-      command(port, dir) {
-        return {
-          cmd: process.execPath,
-          args: [
-            path.join(repo, 'bin/holdfast.js'), 'start',
-            '--mqtt-port', String(port), '--ws-port', '0', '--http-port', '0', '--data-dir', dir,
-          ],
-        };
+      /** `variant.durability` (persist scenarios): a config file with that store durability. */
+      command(port, dir, variant = {}) {
+        const args = [
+          path.join(repo, 'bin/holdfast.js'), 'start',
+          '--mqtt-port', String(port), '--ws-port', '0', '--http-port', '0', '--data-dir', dir,
+        ];
+        if (variant.durability) {
+          // Queues unbounded in practice (the default 10,000 would drop the oldest of a long
+          // offline backlog: that would measure the queue limit, not the store).
+          const conf = path.join(dir, 'holdfast.yaml');
+          fs.writeFileSync(conf, `${holdfastPersistConfig(variant.durability)}\n`);
+          args.push('--config', conf);
+        }
+        return { cmd: process.execPath, args };
       },
     },
     mosquitto: {
@@ -51,11 +57,14 @@ export function brokerDefs(repo) {
       unavailable() {
         return fs.existsSync(MOSQUITTO) ? null : `${MOSQUITTO} not found`;
       },
-      command(port, dir) {
+      /** `variant.persistence` (persist scenarios): persistence on, default autosave, unbounded queues. */
+      command(port, dir, variant = {}) {
         // Stock defaults otherwise (persistence off, max_inflight 20, max_queued 1000):
         // those are what the issue's reference numbers describe.
         const conf = path.join(dir, 'mosquitto.conf');
-        fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\n`);
+        let text = `listener ${port} 127.0.0.1\nallow_anonymous true\n`;
+        if (variant.persistence) text += `${mosquittoPersistConfig(dir)}\n`;
+        fs.writeFileSync(conf, text);
         return { cmd: MOSQUITTO, args: ['-c', conf] };
       },
     },
@@ -75,6 +84,32 @@ export function brokerDefs(repo) {
       },
     },
   };
+}
+
+/** The holdfast settings of the persist scenarios (dotted keys; also quoted in BENCHMARKS.md). */
+export function holdfastPersistSettings(durability) {
+  return { 'session.maxQueuedMessages': 100000000, 'store.kind': 'sqlite', 'store.durability': durability };
+}
+
+/** The same as a YAML config file. */
+export function holdfastPersistConfig(durability) {
+  const out = [];
+  let section = '';
+  for (const [key, value] of Object.entries(holdfastPersistSettings(durability))) {
+    const [top, leaf] = key.split('.');
+    if (top !== section) out.push(`${(section = top)}:`);
+    out.push(`  ${leaf}: ${value}`);
+  }
+  return out.join('\n');
+}
+
+/**
+ * The Mosquitto settings of the persist scenarios: persistence on with the default
+ * autosave_interval (1800 s, not set here) and no queue limit (the default 1,000 queued
+ * messages per client would drop most of the offline backlog; 0 = no maximum).
+ */
+export function mosquittoPersistConfig(dir) {
+  return ['persistence true', `persistence_location ${dir}/`, 'max_queued_messages 0'].join('\n');
 }
 
 /** Wrap a command: raise the fd limit, renice, pin to a core. exec keeps the pid. */
@@ -110,15 +145,16 @@ function tail(file, n = 15) {
 
 /**
  * Start a broker; resolves to a handle or throws Error(reason).
- * handle: { name, pid, port, dir, log, alive(), exitInfo(), logTail(), stop() }
+ * handle: { name, pid, port, dir, log, alive(), exitInfo(), exited(), logTail(), stop() }
+ * `dir`: reuse a data dir (a restart after a kill); `variant`: passed to def.command.
  */
-export async function startBroker(def, { core = 0, nice = 0, readyTimeoutMs = 20000 } = {}) {
+export async function startBroker(def, { core = 0, nice = 0, readyTimeoutMs = 20000, dir: reuseDir, variant } = {}) {
   const why = def.unavailable();
   if (why) throw new Error(why);
   const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${def.name}-`));
+  const dir = reuseDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `bench-${def.name}-`));
   fs.chmodSync(dir, 0o777); // mosquitto drops root privileges
-  const { cmd, args } = def.command(port, dir);
+  const { cmd, args } = def.command(port, dir, variant);
   const w = pinned(cmd, args, { core, nice });
   const log = path.join(dir, 'broker.log');
   const fd = fs.openSync(log, 'a');
@@ -139,6 +175,7 @@ export async function startBroker(def, { core = 0, nice = 0, readyTimeoutMs = 20
     log,
     alive: () => exit === null,
     exitInfo: () => exit,
+    exited: () => exited,
     logTail: (n) => tail(log, n),
     async stop() {
       if (exit) return exit;

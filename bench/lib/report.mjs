@@ -65,7 +65,7 @@ function cell(row, x) {
   if (x.error) return { text: `n/a (${shortReason(x.error)})`, value: null };
   const v = row.get(x);
   if (!has(v)) return { text: 'n/a', value: null };
-  return { text: `${row.fmt(v)}${x.brokerDied ? ' †' : ''}`, value: v };
+  return { text: `${row.fmt(v, x)}${x.brokerDied ? ' †' : ''}`, value: v };
 }
 
 function fmtRatio(a, b, row) {
@@ -107,7 +107,7 @@ export function renderCpuTable(results) {
   out.push('| scenario | broker | load generator CPU | broker CPU | broker core busy, not charged to the broker | broker core irq+softirq | listen overflows |');
   out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const [sc, per] of Object.entries(results)) {
-    for (const b of BROKERS) {
+    for (const b of Object.keys(per)) {
       const x = per[b];
       if (!x || !x.runner) continue;
       const m = x.runner.measured || x.runner.whole_run || {};
@@ -124,7 +124,7 @@ export function renderCpuTable(results) {
 export function renderNotes(results) {
   const notes = [];
   for (const [sc, per] of Object.entries(results)) {
-    for (const b of BROKERS) {
+    for (const b of Object.keys(per)) {
       const x = per[b];
       if (!x) continue;
       if (x.error) notes.push(`- ${sc} / ${b}: n/a — ${x.error}`);
@@ -148,4 +148,64 @@ export function writeBlock(file, body) {
   if (a >= 0 && z > a) text = text.slice(0, a) + block + text.slice(z + END.length);
   else text = `${text.trimEnd()}\n\n${block}\n`;
   fs.writeFileSync(file, text);
+}
+
+// ---- persistent sessions (bench/lib/persist.mjs) ----------------------------------------
+
+const PERSIST_COLS = [
+  ['holdfast-fsync', 'holdfast fsync'],
+  ['holdfast-commit', 'holdfast commit'],
+  ['holdfast-none', 'holdfast none'],
+  ['mosquitto', 'mosquitto (persistence)'],
+];
+
+const subsOf = (x) => num(x.result?.subscribers) ?? 1;
+const lostShare = (x) => {
+  const acked = num(x.result?.acked);
+  const lost = num(x.result?.lost);
+  return has(acked) && has(lost) && acked > 0 ? lost / (acked * subsOf(x)) : null;
+};
+
+export const PERSIST_ROWS = [
+  { sc: 'persist-fanin', metric: 'acked msg/s into the offline sessions (publish phase)', get: r('ack_rate'), fmt: rate },
+  { sc: 'persist-fanin', metric: 'delivered msg/s on reconnect (drain)', get: r('drain_rate'), fmt: rate },
+  { sc: 'persist-fanin', metric: 'delivered msg/s end to end (publish + drain time)', get: r('e2e_rate'), fmt: rate, ratio: true,
+    target: { text: 'commit >= 0.5x none', check: (v) => v['holdfast-commit'] >= 0.5 * v['holdfast-none'], needs: ['holdfast-commit', 'holdfast-none'] } },
+  { sc: 'persist-fanin', metric: 'messages acked', get: r('acked'), fmt: int },
+  { sc: 'persist-fanin', metric: 'deliveries of acked messages', get: r('delivered'), fmt: int },
+  { sc: 'persist-fanin', metric: 'lost (acked, never delivered)', get: r('lost'), fmt: int,
+    target: { text: '0 (holdfast)', check: (v) => PERSIST_COLS.slice(0, 3).every(([k]) => !has(v[k]) || v[k] === 0), needs: ['holdfast-commit'] } },
+  { sc: 'persist-fanin', metric: 'duplicates', get: r('duplicates'), fmt: int },
+  { sc: 'persist-crash', metric: 'messages acked before the kill -9', get: r('acked'), fmt: int },
+  { sc: 'persist-crash', metric: 'sessions present after the restart', get: (x) => num(x.result?.session_present), fmt: (v, x) => `${int(v)}/${subsOf(x)}` },
+  { sc: 'persist-crash', metric: 'deliveries of acked messages after the restart', get: r('delivered'), fmt: int },
+  { sc: 'persist-crash', metric: 'lost across kill -9 (acked, never delivered)', get: r('lost'), fmt: int,
+    target: { text: '0 (holdfast commit)', check: (v) => v['holdfast-commit'] === 0, needs: ['holdfast-commit'] } },
+  { sc: 'persist-crash', metric: 'lost share of acked deliveries', get: lostShare, fmt: pct },
+  { sc: 'persist-crash', metric: 'duplicates', get: r('duplicates'), fmt: int },
+  { sc: 'persist-crash', metric: 'delivered though never acked (in flight at the kill)', get: r('unacked_delivered'), fmt: int },
+];
+
+export function renderPersistTable(results) {
+  if (!results['persist-fanin'] && !results['persist-crash']) return '';
+  const out = [];
+  out.push(`| scenario | metric | ${PERSIST_COLS.map(([, t]) => t).join(' | ')} | commit / none | target | met? |`);
+  out.push(`| --- | --- | ${PERSIST_COLS.map(() => '---:').join(' | ')} | ---: | --- | --- |`);
+  const titles = {};
+  for (const row of PERSIST_ROWS) {
+    const per = results[row.sc];
+    if (!per) continue;
+    const cells = Object.fromEntries(PERSIST_COLS.map(([k]) => [k, cell(row, per[k])]));
+    const values = Object.fromEntries(PERSIST_COLS.map(([k]) => [k, cells[k].value]));
+    let met = '';
+    if (row.target) {
+      const missing = row.target.needs.some((k) => !has(values[k]));
+      met = missing ? 'n/a' : row.target.check(values) ? 'yes' : 'no';
+    }
+    const ratio = row.ratio ? fmtRatio(values['holdfast-commit'], values['holdfast-none'], row) : '';
+    const scTitle = titles[row.sc] ? '' : row.sc;
+    titles[row.sc] = true;
+    out.push(`| ${scTitle} | ${row.metric} | ${PERSIST_COLS.map(([k]) => cells[k].text).join(' | ')} | ${ratio} | ${row.target?.text ?? ''} | ${met} |`);
+  }
+  return out.join('\n');
 }

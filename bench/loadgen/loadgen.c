@@ -2,7 +2,7 @@
  * holdfast bench load generator: single-threaded epoll MQTT 3.1.1 client swarm.
  *
  * Build: cc -O2 -std=c11 -o bench/build/loadgen bench/loadgen/loadgen.c
- * Modes: fanin | fanout | latency | idle | storm  (see bench/README.md)
+ * Modes: fanin | fanout | latency | idle | storm | persist  (see bench/README.md)
  *
  * Output: lines starting with '#' are progress marks for the runner
  * ("#mark measure_start", "#mark measure_end", "#ready"); every line starting
@@ -66,7 +66,11 @@ static struct {
   double hard_timeout_s;
   const char *prefix;
   int rcvlowat;
+  const char *sub_id; /* persist: client id prefix of the persistent subscribers */
+  int expect_kill;    /* persist: the runner kills the broker during the publish phase */
+  double quiet_s;     /* persist: end the drain after this long without a message */
 } opt = {
+    .sub_id = "lg-persist-sub", .expect_kill = 0, .quiet_s = 2,
     .rcvlowat = 65536,
     .host = "127.0.0.1", .port = 1883, .qos = 0, .publishers = 8, .subscribers = 1000,
     .duration_s = 10, .warmup_s = 2, .payload = 64, .window = 1000, .rate = 0,
@@ -103,6 +107,10 @@ typedef struct conn {
   uint64_t recv;
   int64_t last_seq;
   uint64_t dups, reorder;
+  /* persist mode: clean session 0 with a fixed client id; resume = reconnect without SUBSCRIBE */
+  bool persistent, resume;
+  int session_present;
+  uint64_t got_acked; /* distinct acknowledged messages received */
 } conn;
 
 static conn *conns;
@@ -121,12 +129,13 @@ static uint64_t *lat;
 static size_t lat_n, lat_cap;
 static track_t *tracks;
 static int ntracks;
+static track_t *sub_tracks; /* persist: per subscriber x publisher, what that subscriber received */
 
 static uint64_t c_fail[F_COUNT];
 static uint64_t c_ready, c_connecting, c_closed_after_ready;
 static uint64_t c_sent_win, c_acked_win, c_recv_win, c_recv_total, c_foreign, c_unexpected_ack;
 static uint64_t c_window_stalls;
-static uint64_t last_recv_ns;
+static uint64_t last_recv_ns, last_ack_ns;
 static struct rusage ru_ms, ru_me;
 
 static uint64_t now_ns(void) {
@@ -294,14 +303,16 @@ static void queue_bytes(conn *c, const uint8_t *b, size_t n) {
 }
 
 static void queue_connect(conn *c) {
-  char cid[64];
-  int cl = snprintf(cid, sizeof cid, "%s%d-%c%u", opt.prefix, (int)getpid(),
-                    c->role == R_PUB ? 'p' : c->role == R_SUB ? 's' : 'i', c->idx);
-  uint8_t b[128], body[96];
+  char cid[128];
+  int cl = c->persistent
+               ? snprintf(cid, sizeof cid, "%.100s-%u", opt.sub_id, c->idx)
+               : snprintf(cid, sizeof cid, "%s%d-%c%u", opt.prefix, (int)getpid(),
+                          c->role == R_PUB ? 'p' : c->role == R_SUB ? 's' : 'i', c->idx);
+  uint8_t b[192], body[160];
   size_t n = 0;
   n += enc_str(body + n, "MQTT", 4);
-  body[n++] = 4;    /* protocol level 3.1.1 */
-  body[n++] = 0x02; /* clean session */
+  body[n++] = 4;                             /* protocol level 3.1.1 */
+  body[n++] = c->persistent ? 0x00 : 0x02;   /* clean session 0 for persistent subscribers */
   body[n++] = (uint8_t)(opt.keepalive >> 8);
   body[n++] = (uint8_t)opt.keepalive;
   n += enc_str(body + n, cid, (size_t)cl);
@@ -323,6 +334,11 @@ static void queue_subscribe(conn *c, const char *filter, int qos) {
   h += enc_str(b + h, filter, fl);
   b[h++] = (uint8_t)qos;
   queue_bytes(c, b, h);
+}
+
+static void queue_disconnect(conn *c) {
+  uint8_t b[2] = {0xE0, 0};
+  queue_bytes(c, b, 2);
 }
 
 static void queue_puback(conn *c, uint16_t pid) {
@@ -549,7 +565,20 @@ static void on_publish(conn *c, uint8_t flags, const uint8_t *b, uint32_t rl, ui
   }
   if (now >= t_ms && now < t_me) c_recv_win++;
   if (collect_lat && ts >= t_ms && ts < t_me) lat_push(now - ts);
-  if (tracks && (int)pub < ntracks) {
+  if (sub_tracks && c->role == R_SUB && (int)pub < ntracks) {
+    track_t *t = &sub_tracks[(size_t)c->idx * (size_t)ntracks + pub];
+    track_grow(t, seq);
+    if (bit_get(t->recv, seq)) {
+      t->dups++;
+    } else {
+      bit_set(t->recv, seq);
+      t->uniq++;
+      if ((int64_t)seq < t->max_seq) t->reorder++;
+      else t->max_seq = (int64_t)seq;
+      track_t *a = &tracks[pub];
+      if (seq < a->cap_bits && bit_get(a->acked, seq)) c->got_acked++;
+    }
+  } else if (tracks && (int)pub < ntracks) {
     track_t *t = &tracks[pub];
     track_grow(t, seq);
     if (bit_get(t->recv, seq)) {
@@ -572,6 +601,7 @@ static void on_puback(conn *c, uint16_t pid, uint64_t now) {
   c->pid_seq[pid] = PID_FREE;
   c->inflight--;
   c->acked++;
+  last_ack_ns = now;
   if (now >= t_ms && now < t_me) c_acked_win++;
   if (tracks && (int)c->pub_id < ntracks) {
     track_t *t = &tracks[c->pub_id];
@@ -598,7 +628,8 @@ static void dispatch(conn *c, uint8_t h, const uint8_t *b, uint32_t rl, uint64_t
         conn_close(c, F_CONNACK_RC);
         return;
       }
-      if (c->role == R_SUB) {
+      c->session_present = b[0] & 1;
+      if (c->role == R_SUB && !c->resume) {
         queue_subscribe(c, sub_filter, sub_qos);
         c->state = S_WAIT_SUBACK;
       } else {
@@ -1161,14 +1192,188 @@ static void mode_storm(void) {
   free(ct);
 }
 
+/* ------------------------------------------------------------------ persist mode */
+/* Persistent fan-in (issue 4): `subscribers` clients with clean session 0 and fixed client
+ * ids subscribe to bench/+/x at QoS 1 and disconnect; the publishers publish QoS 1 as fast as
+ * the broker acknowledges (window per publisher) for duration_s, into the offline sessions;
+ * then the subscribers reconnect (clean session 0, no SUBSCRIBE) and drain. It counts what
+ * the subscribers received, per message id, against what the broker acknowledged.
+ * --expect-kill 1: the runner kills the broker during the publish phase (after
+ * "#mark measure_start"); once every publisher connection is gone this prints
+ * "#mark broker_gone" and reads "port N" (the restarted broker) from stdin. */
+static bool all_closed(uint32_t from, uint32_t to) {
+  for (uint32_t i = from; i < to; i++)
+    if (conns[i].state < S_CLOSED) return false;
+  return true;
+}
+
+static void persist_fail(const char *why) {
+  js("error", why);
+  j_fail();
+  jend();
+}
+
+static void mode_persist(void) {
+  uint32_t ns = (uint32_t)opt.subscribers, np = (uint32_t)opt.publishers;
+  opt.qos = 1;
+  sub_filter = "bench/+/x";
+  sub_qos = 1;
+  alloc_conns(ns + np);
+  ntracks = (int)np;
+  tracks = calloc(np, sizeof *tracks);
+  sub_tracks = calloc((size_t)ns * np, sizeof *sub_tracks);
+  if (!tracks || !sub_tracks) die("oom");
+  for (uint32_t i = 0; i < ns; i++) {
+    conns[i].role = R_SUB;
+    conns[i].persistent = true;
+  }
+  for (uint32_t i = 0; i < np; i++) {
+    conn *c = &conns[ns + i];
+    c->role = R_PUB;
+    c->pub_id = i;
+    char topic[64];
+    snprintf(topic, sizeof topic, "bench/%u/x", i);
+    make_template(c, topic, 1);
+  }
+  free_running = true;
+  sub_rcvlowat = 0;
+  jbegin();
+  ju("subscribers", ns);
+  ju("publishers", np);
+  ju("payload", (uint64_t)opt.payload);
+  ju("window", (uint64_t)opt.window);
+  jd("duration_s", opt.duration_s);
+  ju("expect_kill", (uint64_t)opt.expect_kill);
+
+  /* 1. persistent sessions: subscribe, then DISCONNECT and wait for the broker to close */
+  if (!establish(0, ns, now_ns() + (uint64_t)(opt.timeout_s * 1e9))) { persist_fail("setup failed (persistent subscribers)"); return; }
+  for (uint32_t i = 0; i < ns; i++) {
+    queue_disconnect(&conns[i]);
+    conn_flush(&conns[i]);
+  }
+  uint64_t off_deadline = now_ns() + 5000000000ull;
+  while (!all_closed(0, ns) && now_ns() < off_deadline) loop_once(ms_until(off_deadline, 20));
+  for (uint32_t i = 0; i < ns; i++) conn_close(&conns[i], -1);
+
+  /* 2. publish into the offline sessions */
+  if (!establish(ns, ns + np, now_ns() + (uint64_t)(opt.timeout_s * 1e9))) { persist_fail("setup failed (publishers)"); return; }
+  t_ms = now_ns();
+  t_me = t_ms + (uint64_t)(opt.duration_s * 1e9);
+  last_ack_ns = t_ms;
+  getrusage(RUSAGE_SELF, &ru_ms);
+  mark("mark measure_start");
+  gen_enabled = true;
+  for (uint32_t i = ns; i < ns + np; i++) {
+    pub_pump(&conns[i]);
+    update_interest(&conns[i]);
+  }
+  uint64_t t_gone = 0;
+  if (opt.expect_kill) {
+    uint64_t cap = t_me + 30000000000ull;
+    while (!all_closed(ns, ns + np) && now_ns() < cap) loop_once(ms_until(cap, 20));
+    if (!all_closed(ns, ns + np)) { persist_fail("the broker was not killed during the publish phase"); return; }
+    t_gone = now_ns();
+  } else {
+    while (now_ns() < t_me) loop_once(ms_until(t_me, 20));
+    gen_enabled = false;
+    for (uint32_t i = ns; i < ns + np; i++) update_interest(&conns[i]);
+    uint64_t cap = now_ns() + 60000000000ull, sent, acked, infl, pend;
+    for (;;) {
+      totals(&sent, &acked, &infl, &pend);
+      if ((infl == 0 && pend == 0) || now_ns() >= cap || all_closed(ns, ns + np)) break;
+      loop_once(ms_until(cap, 20));
+    }
+  }
+  gen_enabled = false;
+  getrusage(RUSAGE_SELF, &ru_me);
+  uint64_t t_pub_end = now_ns();
+  mark("mark measure_end");
+  t_me = t_pub_end;
+  uint64_t sent, acked, infl, pend;
+  totals(&sent, &acked, &infl, &pend);
+  double pub_s = (last_ack_ns - t_ms) / 1e9;
+  ju("sent", sent);
+  ju("acked", acked);
+  ju("unacked_at_end", infl);
+  jd("publish_s", pub_s);
+  jd("ack_rate", pub_s > 0 ? acked / pub_s : 0);
+  if (opt.expect_kill) jd("killed_after_s", (t_gone - t_ms) / 1e9);
+
+  /* 3. after a kill: wait for the runner to restart the broker */
+  if (opt.expect_kill) {
+    mark("mark broker_gone");
+    char line[64];
+    int port = 0;
+    if (!fgets(line, sizeof line, stdin) || sscanf(line, "port %d", &port) != 1 || port <= 0)
+      { persist_fail("no \"port N\" line from the runner after the kill"); return; }
+    dst.sin_port = htons((uint16_t)port);
+  }
+
+  /* 4. reconnect (clean session 0, no SUBSCRIBE) and drain */
+  for (uint32_t i = 0; i < ns; i++) {
+    conns[i].resume = true;
+    conns[i].state = S_NEW;
+  }
+  uint64_t t_d0 = now_ns();
+  if (!establish(0, ns, t_d0 + (uint64_t)(opt.timeout_s * 1e9))) { persist_fail("subscribers could not reconnect"); return; }
+  uint64_t t_conn = now_ns(), cap = t_d0 + (uint64_t)(opt.drain_s * 1e9);
+  uint64_t quiet = (uint64_t)(opt.quiet_s * 1e9);
+  bool complete = false;
+  for (;;) {
+    complete = true;
+    for (uint32_t i = 0; i < ns; i++)
+      if (conns[i].got_acked < acked) complete = false;
+    uint64_t now = now_ns(), last = last_recv_ns > t_conn ? last_recv_ns : t_conn;
+    if (complete || now >= cap || now - last > quiet) break;
+    loop_once(ms_until(cap, 20));
+  }
+  uint64_t t_last = last_recv_ns > t_d0 ? last_recv_ns : t_conn;
+  double drain_s = (t_last - t_d0) / 1e9;
+  uint64_t delivered = 0, uniq = 0, dups = 0, reorder = 0, lost = 0, unacked_rx = 0, present = 0;
+  for (uint32_t i = 0; i < ns; i++) {
+    delivered += conns[i].got_acked;
+    present += conns[i].session_present ? 1 : 0;
+    for (uint32_t p = 0; p < np; p++) {
+      track_t *t = &sub_tracks[(size_t)i * np + p], *a = &tracks[p];
+      uniq += t->uniq;
+      dups += t->dups;
+      reorder += t->reorder;
+      for (uint64_t q = 0; q < a->cap_bits || q < t->cap_bits; q++) {
+        bool ak = q < a->cap_bits && bit_get(a->acked, q), rx = q < t->cap_bits && bit_get(t->recv, q);
+        if (ak && !rx) lost++;
+        if (!ak && rx) unacked_rx++;
+      }
+    }
+  }
+  ju("session_present", present);
+  ju("delivered", delivered); /* distinct acknowledged messages received, summed over subscribers */
+  ju("received_unique", uniq);
+  ju("received_total", c_recv_total);
+  ju("lost", lost);           /* acknowledged by the broker, never delivered (summed over subscribers) */
+  ju("duplicates", dups);
+  ju("reordered", reorder);
+  ju("unacked_delivered", unacked_rx);
+  ju("foreign", c_foreign);
+  ju("drain_complete", complete);
+  jd("drain_s", drain_s);
+  jd("drain_rate", drain_s > 0 ? delivered / drain_s : 0);
+  jd("e2e_s", pub_s + drain_s);
+  jd("e2e_rate", pub_s + drain_s > 0 ? delivered / (pub_s + drain_s) : 0);
+  j_cpu_window();
+  j_cpu_total();
+  j_fail();
+  jend();
+}
+
 /* ------------------------------------------------------------------ main */
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen fanin|fanout|latency|idle|storm [--host H] [--port P] [--qos Q]\n"
+          "usage: loadgen fanin|fanout|latency|idle|storm|persist [--host H] [--port P] [--qos Q]\n"
           "  [--publishers N] [--subscribers N] [--duration-s S] [--warmup-s S] [--payload B]\n"
           "  [--inflight N (QoS1 window per publisher)] [--rate MSG_PER_S] [--connections N]\n"
           "  [--connect-inflight N] [--keepalive S] [--hold-s S] [--drain-s S] [--timeout-s S]\n"
-          "  [--hard-timeout-s S] [--prefix CLIENT_ID_PREFIX] [--rcvlowat BYTES (fanin sub, 0=off)]\n");
+          "  [--hard-timeout-s S] [--prefix CLIENT_ID_PREFIX] [--rcvlowat BYTES (fanin sub, 0=off)]\n"
+          "  persist: [--sub-id ID] [--expect-kill 0|1] [--quiet-s S]\n");
   exit(2);
 }
 
@@ -1199,6 +1404,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--hard-timeout-s")) opt.hard_timeout_s = atof(v);
     else if (!strcmp(k, "--prefix")) opt.prefix = v;
     else if (!strcmp(k, "--rcvlowat")) opt.rcvlowat = atoi(v);
+    else if (!strcmp(k, "--sub-id")) opt.sub_id = v;
+    else if (!strcmp(k, "--expect-kill")) opt.expect_kill = atoi(v);
+    else if (!strcmp(k, "--quiet-s")) opt.quiet_s = atof(v);
     else usage();
   }
   if (opt.payload < 24) opt.payload = 24;
@@ -1221,6 +1429,7 @@ int main(int argc, char **argv) {
     double base = opt.timeout_s + opt.warmup_s + opt.duration_s + opt.drain_s + 30;
     if (!strcmp(opt.mode, "idle")) base = opt.timeout_s + opt.hold_s + 30;
     if (!strcmp(opt.mode, "storm")) base = opt.timeout_s + 30;
+    if (!strcmp(opt.mode, "persist")) base += 2 * opt.timeout_s + 90; /* reconnects, a restart, the 60 s ack wait */
     opt.hard_timeout_s = base;
   }
   signal(SIGALRM, on_alarm);
@@ -1241,6 +1450,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(opt.mode, "latency")) mode_latency();
   else if (!strcmp(opt.mode, "idle")) mode_idle();
   else if (!strcmp(opt.mode, "storm")) mode_storm();
+  else if (!strcmp(opt.mode, "persist")) mode_persist();
   else usage();
   return 0;
 }

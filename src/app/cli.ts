@@ -1,11 +1,12 @@
 /**
- * The `holdfast` command line (INTERFACES.md): start, passwd, config check, --help,
+ * The `holdfast` command line (INTERFACES.md): start, passwd, config check, store, slo, --help,
  * --version. `main` returns the exit code; bin/holdfast.js exits with it.
  */
 import { storeCommand } from './commands/store.js';
 import { configCommand } from './commands/config-check.js';
 import { processIO, type CliIO } from './commands/io.js';
 import { passwdCommand } from './commands/passwd.js';
+import { sloCommand } from './commands/slo.js';
 import { startCommand } from './commands/start.js';
 import { MAIN_USAGE } from './commands/usage.js';
 import { VERSION } from './version.js';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> =
   passwd: passwdCommand,
   config: configCommand,
   store: storeCommand,
+  slo: sloCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {

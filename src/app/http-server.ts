@@ -1,23 +1,37 @@
 /**
- * The operator's HTTP endpoints (INTERFACES.md), on node:http for now (the admin API will
- * bring fastify):
- * - GET /livez  200 while the process serves requests at all.
- * - GET /readyz 200 only when the broker is ready and its listeners are open, else 503.
- * - GET /healthz application/health+json from the health registry; 503 when it says fail.
- * Anything else: 404 (405 for a method other than GET/HEAD) with a JSON body.
+ * The operator's HTTP endpoints (INTERFACES.md, docs/observability.md), on node:http for
+ * now (the admin API will bring fastify):
+ * - GET /livez   200 while the process serves requests at all.
+ * - GET /readyz  200 only when ready (listeners open, store writable, not shedding, not
+ *                draining), else 503; `?verbose` lists every condition.
+ * - GET /healthz application/health+json from the health registry; 503 when it says fail;
+ *                `?verbose` renders it as text lines for a person.
+ * - GET /metrics Prometheus text format (when metrics are enabled).
+ * - GET /api/slo the SLO engine's budgets, burn rates and alerts (when enabled).
+ * Anything else: 404 (405 for a method other than GET/HEAD) with a JSON body. API calls
+ * are traced when a tracer is given (sampled, or carrying a sampled `traceparent`, or failed).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HoldfastError } from '../errors/index.js';
-import type { HealthRegistry } from '../observability/health.js';
+import { formatHealthText, type HealthRegistry } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
+import type { Readiness } from '../observability/readiness.js';
+import type { TraceSpan, Tracer } from '../ports/tracer.js';
 
 export interface HttpServerDeps {
   health: HealthRegistry;
   /** Readiness: the broker serves and its listeners accept connections. */
-  readiness: () => { ready: boolean; reason?: string };
+  readiness: () => Readiness;
   logger: Logger;
+  /** /metrics; absent = 404. */
+  metrics?: { text(): Promise<string>; readonly contentType: string };
+  /** /api/slo; absent = 404. */
+  slo?: { status(): unknown };
+  tracer?: Tracer;
 }
+
+const ROUTES = new Set(['/livez', '/readyz', '/healthz', '/metrics', '/api/slo']);
 
 export interface HttpServer {
   /** Resolves with the bound port; rejects TRANSPORT_ADDRESS_IN_USE when it is taken. */
@@ -35,9 +49,16 @@ function send(res: ServerResponse, status: number, body: unknown, type = 'applic
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }
 
+function sendText(res: ServerResponse, status: number, text: string, type: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
 async function route(req: IncomingMessage, res: ServerResponse, deps: HttpServerDeps): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
-  const known = path === '/livez' || path === '/readyz' || path === '/healthz';
+  const url = new URL(req.url ?? '/', 'http://x');
+  const path = url.pathname;
+  const verbose = url.searchParams.has('verbose');
+  const known = ROUTES.has(path) && (path !== '/metrics' || deps.metrics !== undefined) && (path !== '/api/slo' || deps.slo !== undefined);
   if (!known) return send(res, 404, { error: 'not_found', message: `no route for ${path}` });
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
@@ -46,16 +67,51 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpServer
   if (path === '/livez') return send(res, 200, { status: 'pass' });
   if (path === '/readyz') {
     const r = deps.readiness();
-    return r.ready ? send(res, 200, { status: 'pass' }) : send(res, 503, { status: 'fail', output: r.reason ?? 'not ready' });
+    const body = r.ready ? { status: 'pass' } : { status: 'fail', output: r.reason ?? 'not ready' };
+    return send(res, r.ready ? 200 : 503, verbose && r.conditions !== undefined ? { ...body, conditions: r.conditions } : body);
   }
+  if (path === '/metrics') return sendText(res, 200, await deps.metrics!.text(), deps.metrics!.contentType);
+  if (path === '/api/slo') return send(res, 200, { slos: deps.slo!.status() });
   const report = await deps.health.run();
-  return send(res, report.status === 'fail' ? 503 : 200, report, 'application/health+json');
+  const status = report.status === 'fail' ? 503 : 200;
+  if (verbose) return sendText(res, status, formatHealthText(report), 'text/plain; charset=utf-8');
+  return send(res, status, report, 'application/health+json');
+}
+
+/** A span for an API call when the tracer is on and the call is sampled (or fails: see finishSpan). */
+function startApiSpan(req: IncomingMessage, deps: HttpServerDeps, path: string): TraceSpan | undefined {
+  const tracer = deps.tracer;
+  if (tracer === undefined || !tracer.enabled || !path.startsWith('/api/')) return undefined;
+  const header = req.headers.traceparent;
+  const parent = typeof header === 'string' ? header : undefined;
+  const remoteSampled = parent !== undefined && parent.length === 55 && parent.endsWith('1');
+  if (!remoteSampled && !tracer.sampled(req.socket.remoteAddress ?? '')) return undefined;
+  return tracer.startSpan(`${req.method ?? 'GET'} ${path}`, {
+    parent,
+    kind: 'server',
+    attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': path },
+  });
 }
 
 export function createHttpServer(deps: HttpServerDeps): HttpServer {
   const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const span = startApiSpan(req, deps, path);
+    if (span !== undefined) {
+      res.once('finish', () => {
+        span.setAttribute('http.response.status_code', res.statusCode);
+        if (res.statusCode >= 500) span.fail(`HTTP ${res.statusCode}`);
+        span.end();
+      });
+    }
     route(req, res, deps).catch((err: unknown) => {
       deps.logger.error({ err, url: req.url }, 'http handler failed');
+      if (span === undefined && deps.tracer?.enabled === true && path.startsWith('/api/')) {
+        // Errors are always traced, sampled or not.
+        const s = deps.tracer.startSpan(`${req.method ?? 'GET'} ${path}`, { kind: 'server', attributes: { 'url.path': path } });
+        s.fail(err instanceof Error ? err.message : String(err));
+        s.end();
+      }
       if (!res.headersSent) send(res, 500, { error: 'internal', message: 'internal error' });
       else res.destroy();
     });

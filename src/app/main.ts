@@ -10,10 +10,16 @@ import { MemoryStore } from '../adapters/persistence/memory/index.js';
 import type { BoundAddresses, Listeners } from '../broker/transport/listeners-api.js';
 import { HoldfastError } from '../errors/index.js';
 import { eventLoopDelayCheck, HealthRegistry } from '../observability/health.js';
+import { LogRateLimiter } from '../observability/log-rate-limit.js';
 import { createLogger, silentLogger, type Logger } from '../observability/logger.js';
+import { evaluateReadiness, type Readiness } from '../observability/readiness.js';
+import { systemClock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import { noopTracer, type Tracer } from '../ports/tracer.js';
 import { loadConfig, toRuntimeConfig, type EnvValues, type FlagValues, type HoldfastConfig, type RuntimeConfig } from './config/index.js';
 import { createHooks } from './hooks.js';
 import { createHttpServer, type HttpServer } from './http-server.js';
+import { BrokerObservability, createTracing } from './observability.js';
 import { createStore } from './store.js';
 import { VERSION } from './version.js';
 
@@ -30,8 +36,12 @@ export interface RunningHoldfast {
   readonly config: RuntimeConfig;
   readonly logger: Logger;
   readonly broker: Broker;
+  /** Metrics, SLO engine, $SYS (docs/observability.md). */
+  readonly observability: BrokerObservability;
   /** Broker ready, listeners open, not stopping: what /readyz reports. */
   isReady(): boolean;
+  /** Every readiness condition (listeners, store, shedding, draining). */
+  readiness(): Readiness;
   /** Graceful stop; safe to call more than once (later calls get the same promise). */
   stop(): Promise<void>;
 }
@@ -46,6 +56,10 @@ export interface StartOptions {
   logger?: Logger;
   /** Base for relative paths (dataDir, TLS files). Default: process.cwd(). */
   cwd?: string;
+  /** Use this store instead of the configured one (tests: a store that fails on demand). */
+  store?: Store;
+  /** Use this tracer instead of the configured one (tests: an in-memory exporter). */
+  tracer?: Tracer;
 }
 
 /**
@@ -67,21 +81,52 @@ async function ensureDataDir(dir: string): Promise<void> {
   }
 }
 
-export async function startFromConfig(config: HoldfastConfig, options: Pick<StartOptions, 'logger' | 'cwd'> = {}): Promise<RunningHoldfast> {
+export async function startFromConfig(
+  config: HoldfastConfig,
+  options: Pick<StartOptions, 'logger' | 'cwd' | 'store' | 'tracer'> = {},
+): Promise<RunningHoldfast> {
   const runtime = await toRuntimeConfig(config, options.cwd);
+  const logs = runtime.observability.logs;
+  const logLimiter = new LogRateLimiter({ linesPerS: logs.maxLinesPerKindPerS, burst: logs.burstLines });
   const logger =
     options.logger ??
-    createLogger({ level: runtime.log.level, ...(runtime.log.format === 'auto' ? {} : { pretty: runtime.log.format === 'pretty' }) });
+    createLogger({
+      level: runtime.log.level,
+      ...(runtime.log.format === 'auto' ? {} : { pretty: runtime.log.format === 'pretty' }),
+      rateLimit: logLimiter,
+    });
   await ensureDataDir(runtime.dataDir);
 
-  const store = createStore({ dataDir: runtime.dataDir, ...runtime.store });
-  const broker = new Broker(runtime.broker, { store, logger, hooks: createHooks(runtime.broker) });
+  const tracing = options.tracer === undefined ? await createTracing(runtime, VERSION) : undefined;
+  const tracer = options.tracer ?? tracing?.tracer ?? noopTracer;
+  const store = options.store ?? createStore({ dataDir: runtime.dataDir, ...runtime.store });
+  const broker = new Broker(runtime.broker, { store, logger, hooks: createHooks(runtime.broker), tracer });
+  const health = new HealthRegistry({ serviceId: 'holdfast', version: VERSION });
+  const observability = new BrokerObservability({
+    runtime,
+    broker,
+    logger,
+    version: VERSION,
+    health,
+    clock: systemClock,
+    tracer,
+    ...(options.logger === undefined ? { logLimiter } : {}),
+  });
   let listeners: Listeners | undefined;
   let http: HttpServer | undefined;
   let stopping = false;
   const eventLoop = eventLoopDelayCheck();
 
-  const isReady = (): boolean => !stopping && listeners !== undefined && broker.isReady();
+  const readiness = (): Readiness =>
+    evaluateReadiness({
+      notDraining: () => !stopping,
+      brokerStarted: () => broker.isReady() || !broker.store.health().ok,
+      listenersOpen: () => listeners !== undefined,
+      storeWritable: () => broker.store.health().ok,
+      // No load shedder exists yet: when one does, it reports here.
+      notShedding: () => true,
+    });
+  const isReady = (): boolean => readiness().ready;
   const shutdown = async (): Promise<void> => {
     stopping = true;
     const errors: unknown[] = [];
@@ -93,9 +138,15 @@ export async function startFromConfig(config: HoldfastConfig, options: Pick<Star
         logger.error({ err }, `${what} failed during stop`);
       }
     };
-    if (listeners !== undefined) await step('closing listeners', () => listeners!.close());
+    // Stop accepting at once; the servers finish closing only when every connection is gone,
+    // which broker.close() brings about (DISCONNECT 0x8B), so their close is awaited after it.
+    const closingListeners = listeners !== undefined ? step('closing listeners', () => listeners!.close()) : undefined;
+    // The SLO windows go into the store's last batch, flushed by broker.close().
+    await step('stopping observability', () => observability.stop());
     await step('closing the broker', () => broker.close());
+    await closingListeners;
     if (http !== undefined) await step('closing the HTTP server', () => http!.close());
+    if (tracing !== undefined) await step('flushing traces', () => tracing.shutdown());
     eventLoop.stop();
     if (errors.length > 0) throw new HoldfastError('APP_STOP_FAILED', `${errors.length} step(s) of the stop failed`, { cause: errors[0] });
   };
@@ -104,6 +155,7 @@ export async function startFromConfig(config: HoldfastConfig, options: Pick<Star
   let bound: BoundAddresses = {};
   try {
     await broker.start();
+    await observability.start();
     const warmup = runtime.listeners.warmupConnections ?? 0;
     if (warmup > 0) {
       // A throwaway broker with its own memory store: the real one's state and stats are untouched.
@@ -115,20 +167,22 @@ export async function startFromConfig(config: HoldfastConfig, options: Pick<Star
     listeners = started;
     bound = started.addresses;
     if (runtime.http.port !== null) {
-      const health = new HealthRegistry({ serviceId: 'holdfast', version: VERSION });
       health.register('broker:ready', () => ({ status: broker.isReady() ? 'pass' : 'fail', componentType: 'component', observedValue: broker.isReady() }));
       health.register('listeners:open', () => ({
-        status: isReady() ? 'pass' : 'fail',
+        status: listeners !== undefined && !stopping ? 'pass' : 'fail',
         componentType: 'component',
         observedValue: Object.values(listeners?.addresses ?? {}).filter((p) => p !== undefined).length,
         observedUnit: 'listeners',
       }));
       health.register('eventloop:delay', eventLoop.check);
+      registerStoreChecks(health, broker);
       http = createHttpServer({
         health,
         logger,
-        readiness: () =>
-          isReady() ? { ready: true } : { ready: false, reason: stopping ? 'stopping' : broker.isReady() ? 'listeners not open' : 'broker not ready' },
+        readiness,
+        tracer,
+        ...(observability.metrics !== undefined ? { metrics: observability.metrics } : {}),
+        ...(observability.slo !== undefined ? { slo: observability.slo } : {}),
       });
       httpPort = await http.listen(runtime.http.port, runtime.http.host);
     }
@@ -147,7 +201,25 @@ export async function startFromConfig(config: HoldfastConfig, options: Pick<Star
     config: runtime,
     logger,
     broker,
+    observability,
     isReady,
+    readiness,
     stop: () => (stopped ??= shutdown()),
   };
+}
+
+/** `store:writable` (fail while writes fail) and `store:commitLatency` (p99 of group commits; warn above 100 ms). */
+function registerStoreChecks(health: HealthRegistry, broker: Broker): void {
+  health.register('store:writable', () => {
+    const h = broker.store.health();
+    return h.ok
+      ? { status: 'pass', componentType: 'datastore', observedValue: true }
+      : { status: 'fail', componentType: 'datastore', observedValue: false, output: `${h.code}: ${h.reason}` };
+  });
+  health.register('store:commitLatency', () => {
+    const h = broker.store.stats().commitLatency;
+    if (h === undefined || h.count === 0) return { status: 'pass', componentType: 'datastore', observedValue: 0, observedUnit: 'ms' };
+    const p99 = h.quantile(0.99) * 1000;
+    return { status: p99 > 100 ? 'warn' : 'pass', componentType: 'datastore', observedValue: p99, observedUnit: 'ms' };
+  });
 }

@@ -9,6 +9,7 @@ import { RC } from '../codec/mqtt/reason-codes.js';
 import type { Logger } from '../observability/logger.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Store, StoredSubscription } from '../ports/store.js';
+import { noopTracer, type Tracer } from '../ports/tracer.js';
 import { DeadlineHeap } from '../resilience/deadline-heap.js';
 import type { BrokerConfig } from './config.js';
 import type { Hooks } from './hooks.js';
@@ -26,6 +27,8 @@ export interface BrokerDeps {
   logger: Logger;
   hooks?: Hooks;
   clock?: Clock;
+  /** Spans for connect/auth and publish -> store -> deliver; default: off. */
+  tracer?: Tracer;
 }
 
 /** A live connection as the broker sees it: something the sweep checks and shutdown closes. */
@@ -57,6 +60,7 @@ export class Broker {
   readonly logger: Logger;
   readonly hooks: Hooks;
   readonly clock: Clock;
+  readonly tracer: Tracer;
   readonly router = new Router();
   readonly sessions = new Map<string, Session>();
   readonly connections = new Set<ConnectionHandle>();
@@ -83,6 +87,7 @@ export class Broker {
     this.logger = deps.logger;
     this.hooks = deps.hooks ?? {};
     this.clock = deps.clock ?? systemClock;
+    this.tracer = deps.tracer ?? noopTracer;
     this.topicLimits = { maxLength: config.mqtt.maxTopicLengthBytes, maxLevels: config.mqtt.maxTopicLevels };
     this.sessionLimits = {
       maxQueuedMessages: config.session.maxQueuedMessages,

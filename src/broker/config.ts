@@ -77,6 +77,8 @@ export interface BrokerConfig {
     drainTimeoutMs: number;
     /** A subscriber that made no progress for this long stops slowing its publishers down. */
     stallDetectMs: number;
+    /** A publisher whose acknowledgement waits this long for the store (failing disk) is disconnected; it resends. */
+    ackWaitTimeoutMs: number;
   };
   acl: {
     rules: AclRule[];
@@ -121,6 +123,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
     outboundHighWaterBytes: 1024 * 1024,
     drainTimeoutMs: 10_000,
     stallDetectMs: 1_000,
+    ackWaitTimeoutMs: 30_000,
   },
   acl: {
     rules: [],

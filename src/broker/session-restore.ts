@@ -42,11 +42,9 @@ export async function restoreSessions(
       });
       deliveries++;
     }
-    if (snap.moreDeliveries > 0) {
-      const last = snap.deliveries.length > 0 ? snap.deliveries[snap.deliveries.length - 1].delivery.seq : 0;
-      session.restoreSpilled(snap.moreDeliveries, last);
-      deliveries += snap.moreDeliveries;
-    }
+    // New deliveries continue after the highest stored seq, even the ones left on disk.
+    session.restoreSpilled(snap.moreDeliveries, snap.lastSeq);
+    deliveries += snap.moreDeliveries;
     for (const id of snap.inboundQos2) session.restoreInboundQos2(id);
     if (snap.will) session.will = snap.will;
     broker.sessions.set(s.clientId, session);

@@ -22,6 +22,8 @@ export class BrokerStats {
   readonly connectionsClosed = new Map<DisconnectCause, number>();
   /** Server-sent DISCONNECT / CONNACK failure codes, by reason code. */
   readonly serverReasonCodes = new Map<number, number>();
+  /** CONNECTs received and not accepted, by (v5) reason code: the failed attempts of the availability SLO. */
+  readonly connectsRefused = new Map<number, number>();
   packetsIn = 0;
   packetsOut = 0;
   /** Packets by control packet type (index 1..15). */
@@ -29,6 +31,8 @@ export class BrokerStats {
   readonly packetsOutByType = new Float64Array(16);
   /** From the broker's receipt of a PUBLISH to the first send of each copy (seconds). */
   readonly publishToDeliver = new Histogram(LATENCY_BUCKETS_S);
+  /** The same for QoS 1/2 copies only (the latency SLO). */
+  readonly publishToDeliverQos12 = new Histogram(LATENCY_BUCKETS_S);
   /** QoS 1/2 deliveries: from send to PUBACK/PUBCOMP (seconds). */
   readonly deliveryAckLatency = new Histogram(LATENCY_BUCKETS_S);
   bytesIn = 0;
@@ -63,5 +67,9 @@ export class BrokerStats {
 
   reasonCode(code: number): void {
     this.serverReasonCodes.set(code, (this.serverReasonCodes.get(code) ?? 0) + 1);
+  }
+
+  connectRefused(code: number): void {
+    this.connectsRefused.set(code, (this.connectsRefused.get(code) ?? 0) + 1);
   }
 }

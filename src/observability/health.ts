@@ -20,6 +20,14 @@ export interface CheckResult {
 
 export type HealthCheck = (signal: AbortSignal) => CheckResult | Promise<CheckResult>;
 
+export interface CheckOptions {
+  /**
+   * An optional dependency (a bridge, a tracing collector...): its `fail` is reported as
+   * `warn`, so that it shows on /healthz without failing the whole service.
+   */
+  optional?: boolean;
+}
+
 export interface HealthReport {
   status: HealthStatus;
   serviceId?: string;
@@ -47,6 +55,7 @@ export function worstStatus(statuses: Iterable<HealthStatus>): HealthStatus {
 
 export class HealthRegistry {
   private readonly checks = new Map<string, HealthCheck>();
+  private readonly optional = new Set<string>();
   private readonly timeoutMs: number;
 
   constructor(private readonly opts: HealthRegistryOptions = {}) {
@@ -54,12 +63,16 @@ export class HealthRegistry {
   }
 
   /** Registers a check under `component:measurement`; returns a function that removes it. */
-  register(key: string, check: HealthCheck): () => void {
+  register(key: string, check: HealthCheck, opts: CheckOptions = {}): () => void {
     if (!KEY.test(key)) throw new TypeError(`health check key must look like component:measurement, got "${key}"`);
     if (this.checks.has(key)) throw new TypeError(`health check "${key}" is already registered`);
     this.checks.set(key, check);
+    if (opts.optional === true) this.optional.add(key);
     return () => {
-      if (this.checks.get(key) === check) this.checks.delete(key);
+      if (this.checks.get(key) === check) {
+        this.checks.delete(key);
+        this.optional.delete(key);
+      }
     };
   }
 
@@ -68,7 +81,14 @@ export class HealthRegistry {
   }
 
   async run(): Promise<HealthReport> {
-    const entries = await Promise.all([...this.checks].map(async ([key, check]) => [key, await this.runOne(check)] as const));
+    const entries = await Promise.all(
+      [...this.checks].map(async ([key, check]) => {
+        const r = await this.runOne(check);
+        // A failing optional dependency degrades the service, it does not fail it.
+        const result = r.status === 'fail' && this.optional.has(key) ? { ...r, status: 'warn' as const, output: `optional dependency failing: ${r.output ?? 'fail'}` } : r;
+        return [key, result] as const;
+      }),
+    );
     const checks: HealthReport['checks'] = {};
     for (const [key, result] of entries) checks[key] = [{ ...result, time: new Date().toISOString() }];
     return {
@@ -122,4 +142,14 @@ export function eventLoopDelayCheck(opts: { warnMs?: number; failMs?: number } =
     },
     stop: () => histogram.disable(),
   };
+}
+
+/** The report as a few lines for a person (`/healthz?verbose`): one line per check. */
+export function formatHealthText(report: HealthReport): string {
+  const mark: Record<HealthStatus, string> = { pass: '[+]', warn: '[!]', fail: '[-]' };
+  const lines = Object.entries(report.checks).map(([key, [r]]) => {
+    const value = r!.observedValue !== undefined ? ` ${String(r!.observedValue)}${r!.observedUnit !== undefined ? ` ${r!.observedUnit}` : ''}` : '';
+    return `${mark[r!.status]} ${key} ${r!.status}${value}${r!.output !== undefined ? ` (${r!.output})` : ''}`;
+  });
+  return `${lines.join('\n')}${lines.length > 0 ? '\n' : ''}${report.serviceId ?? 'service'} ${report.status}\n`;
 }

@@ -6,6 +6,7 @@
  * production install needs no extra dependency and no worker thread.
  */
 import { pino } from 'pino';
+import type { LogRateLimiter } from './log-rate-limit.js';
 
 export type Logger = pino.Logger;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -19,6 +20,8 @@ export interface LoggerOptions {
   destination?: pino.DestinationStream;
   /** Extra fields on every line. */
   base?: Record<string, unknown>;
+  /** Per-event-kind rate limiting (log-rate-limit.ts); absent = every line is written. */
+  rateLimit?: LogRateLimiter;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -32,9 +35,49 @@ export function createLogger(opts: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       // Credentials must never reach a log line, whatever a caller passes in.
       redact: { paths: ['password', 'passwordHash', '*.password', '*.passwordHash'], censor: '[redacted]' },
+      ...(opts.rateLimit?.enabled === true ? { hooks: { logMethod: rateLimitedLogMethod(opts.rateLimit) } } : {}),
     },
     pretty ? prettyStream(sink) : sink,
   );
+}
+
+const FATAL = 60;
+
+/**
+ * pino's logMethod hook: the kind of a line is its `event` field, else its message. Lines
+ * over their kind's budget are dropped; see log-rate-limit.ts for what is reported.
+ */
+function rateLimitedLogMethod(limiter: LogRateLimiter) {
+  return function logMethod(this: pino.Logger, args: unknown[], method: (...a: unknown[]) => void, level: number): void {
+    if (level >= FATAL) return method.apply(this, args);
+    const first = args[0];
+    const obj = typeof first === 'object' && first !== null && !(first instanceof Error) ? (first as Record<string, unknown>) : undefined;
+    const kind = typeof obj?.event === 'string' ? obj.event : String((obj !== undefined || first instanceof Error ? args[1] : first) ?? '');
+    const dropped = limiter.take(kind, this.levels.labels[level] ?? String(level));
+    if (dropped < 0) return;
+    if (dropped > 0) {
+      if (obj !== undefined) args = [{ ...obj, suppressed: dropped }, ...args.slice(1)];
+      else if (first instanceof Error) args = [{ err: first, suppressed: dropped }, ...args.slice(1)];
+      else args = [{ suppressed: dropped }, ...args];
+    }
+    method.apply(this, args);
+    const summary = limiter.dueSummary();
+    if (summary !== undefined) this.warn({ event: 'log-suppressed', suppressed: summary }, 'log lines suppressed (rate limit per kind)');
+  };
+}
+
+/** Fields that tie a log line to a client, a device and a trace (names used on every line). */
+export interface LogContext {
+  clientId?: string;
+  deviceId?: string;
+  traceId?: string;
+}
+
+/** A child logger whose lines carry the client / device / trace ids given. */
+export function withContext(logger: Logger, ctx: LogContext): Logger {
+  const bindings: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ctx)) if (typeof v === 'string') bindings[k] = v;
+  return logger.child(bindings);
 }
 
 /** A logger that drops everything: for tests and for library use without logging. */

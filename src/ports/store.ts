@@ -85,12 +85,15 @@ export interface SessionSnapshot {
   readonly session: StoredSession;
   readonly subscriptions: readonly StoredSubscription[];
   /**
-   * The first deliveries in seq order (inflight ones first), at most the `deliveryWindow`
-   * asked for; the rest stay on disk and are read with loadDeliveries() as the queue drains.
+   * Every inflight delivery (one with a packet id; bounded by the inflight window) and the
+   * first `deliveryWindow` queued ones, all in seq order. The rest of the queue stays on
+   * disk and is read with loadDeliveries() as the session drains.
    */
   readonly deliveries: readonly DeliveryRecord[];
-  /** How many more deliveries the store holds for this session beyond `deliveries`. */
+  /** How many more queued deliveries the store holds for this session beyond `deliveries`. */
   readonly moreDeliveries: number;
+  /** The highest delivery seq stored for this session (0 if none): new deliveries continue after it. */
+  readonly lastSeq: number;
   readonly inboundQos2: readonly number[];
   readonly will: StoredWill | undefined;
 }
@@ -146,10 +149,22 @@ export interface Store {
   // ---- durability ---------------------------------------------------------------
   /**
    * Durability barrier. Returns undefined when every write issued so far is already
-   * durable (the memory adapter always), otherwise a promise that resolves when they are
-   * and rejects with a HoldfastError (code STORE_WRITE_FAILED) if they could not be.
+   * durable (the memory adapter always), otherwise a promise that resolves when they are.
+   * A store that fails keeps the writes and retries them, so the promise waits for the
+   * recovery; it rejects (HoldfastError STORE_WRITE_FAILED) only if the writes are given up
+   * (the store is closed or was never opened).
    */
   flush(): Promise<void> | undefined;
+
+  // ---- small values of other components ------------------------------------------
+  /**
+   * Stores an opaque value under `key` (the SLO engine keeps its coarse windows here so
+   * that they survive a restart). Joins the current batch like every write: durable at the
+   * next flush(). Keys are short ASCII names owned by one component each ("slo/...").
+   */
+  putMeta(key: string, value: Buffer): void;
+  /** The value last put under `key` (writes made before the call are visible), or undefined. */
+  getMeta(key: string): Promise<Buffer | undefined>;
 
   stats(): StoreStats;
   /** Whether writes currently succeed; a failing store refuses new QoS 1/2 work. */
@@ -161,15 +176,15 @@ export interface Store {
   /** Every stored session with its state, for start-up; at most `deliveryWindow` deliveries each. */
   loadSessions(deliveryWindow: number): AsyncIterable<SessionSnapshot>;
   /**
-   * The next deliveries of a session after `afterSeq`, in seq order, at most `limit`
-   * (queued deliveries spilled to disk are read back this way as the session drains).
-   * Writes made before the call are visible to it.
+   * The next queued deliveries (those without a packet id) of a session after `afterSeq`,
+   * in seq order, at most `limit`: how deliveries spilled to disk are read back as the
+   * session drains. Writes made before the call are visible to it.
    */
   loadDeliveries(clientId: string, afterSeq: number, limit: number): Promise<DeliveryRecord[]>;
   /** Removes up to `limit` expired deliveries and unreferenced messages; returns how many rows went. */
   purge(now: number, limit: number): Promise<number>;
   /** Every retained message, for start-up. */
   loadRetained(): AsyncIterable<StoredMessage>;
-  /** The highest message id ever stored (ids continue after it). */
+  /** The highest message id ever stored (ids continue after it; it never goes back). */
   lastMessageId(): number;
 }

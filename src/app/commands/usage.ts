@@ -14,6 +14,7 @@ Usage:
   holdfast passwd [--username U]       hash a password (read from stdin) for auth.users
   holdfast config check FILE           validate a config file and exit
   holdfast store verify [--data-dir DIR] check a data dir's store (read-only)
+  holdfast slo [--url URL] [--json]    error budgets, burn rates and alerts of a running holdfast
   holdfast --help | --version
 
 Run 'holdfast start --help' for the flags and their environment variables.
@@ -56,4 +57,13 @@ export const STORE_USAGE = `Usage: holdfast store verify [--data-dir DIR] [--jso
 Checks the store of a data dir (default ./data, or HOLDFAST_DATA_DIR) without changing it:
 SQLite integrity, schema version, row counts, and deliveries that refer to missing messages.
 Exit code 0 when it is sound, 1 otherwise (each problem on its own line).
+`;
+
+export const SLO_USAGE = `Usage: holdfast slo [--url URL | --http-port N] [--json]
+
+Asks a running holdfast (GET URL/api/slo; default http://127.0.0.1:8080, or the port in
+HOLDFAST_HTTP_PORT) for its SLOs and prints, for each, the error budget left over its
+window, the burn rate over each alert window and the state of each burn-rate alert.
+
+Exit codes: 0 no alert firing, 2 an alert is firing, 1 the server could not be asked.
 `;

@@ -99,6 +99,9 @@ const limits = z.strictObject({
   stallDetectMs: positive(UINT32_MAX)
     .default(D.limits.stallDetectMs)
     .describe('A subscriber that made no progress this long stops slowing its publishers down.'),
+  ackWaitTimeoutMs: positive(UINT32_MAX)
+    .default(D.limits.ackWaitTimeoutMs)
+    .describe('A publisher whose PUBACK/PUBREC waits this long for the store (failing disk) is disconnected without it, and resends.'),
 });
 
 /** Checked on the field itself, so that it is reported together with every other problem. */
@@ -202,6 +205,109 @@ const listeners = z.strictObject({
   tls: tls.prefault({}),
 });
 
+/** The bounds of the broker's latency histograms (ms): a latency SLO threshold must be one of them. */
+const LATENCY_THRESHOLDS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
+
+const observability = z.strictObject({
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve Prometheus metrics on the HTTP server at /metrics.'),
+    })
+    .prefault({}),
+  tracing: z
+    .strictObject({
+      otlpUrl: z.url({ protocol: /^https?$/ })
+        .optional()
+        .meta({
+          description: 'OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces). Tracing is on only when set; it needs the optional @opentelemetry SDK packages.',
+          defaultText: 'none (tracing off)',
+        }),
+      sampleRatio: z.number().min(0).max(1)
+        .default(0.01)
+        .describe('Fraction of devices traced, chosen by a hash of the client id (a device is traced consistently); errors are always traced.'),
+      serviceName: z.string().min(1).default('holdfast').describe('service.name of the exported spans.'),
+      exportTimeoutMs: positive(600_000).default(10_000).describe('Deadline of one export request to the collector.'),
+      maxQueuedSpans: positive(1_000_000).default(2048).describe('Spans waiting for export at most; more are dropped (counted by the SDK), the broker never waits.'),
+    })
+    .prefault({}),
+  sys: z
+    .strictObject({
+      intervalS: uint(86_400).default(10).describe('Publish the classic $SYS/broker/... topics (retained, changed values only) every N seconds; 0 disables.'),
+    })
+    .prefault({}),
+  logs: z
+    .strictObject({
+      maxLinesPerKindPerS: z.number().min(0).max(1_000_000)
+        .default(10)
+        .describe('Sustained log lines per second per kind of event (message); past it lines are dropped and counted. 0 disables the limit.'),
+      burstLines: positive(1_000_000).default(100).describe('Lines of one kind written at once before the rate applies.'),
+    })
+    .prefault({}),
+});
+
+const sloObjective = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'lower case letters, digits, - and _ (max 40)').describe('Name (a metric label and an alert topic level).'),
+  sli: z.enum(['availability', 'latency'])
+    .describe('availability: accepted CONNECTs + acknowledged QoS 1/2 deliveries over attempts; latency: QoS 1/2 copies delivered within thresholdMs.'),
+  objectivePercent: z.number().gt(0).lt(100).describe('Target share of good events, e.g. 99.99.'),
+  thresholdMs: z.literal(LATENCY_THRESHOLDS_MS)
+    .optional()
+    .meta({ description: 'latency only: publish-to-deliver bound, one of the histogram bounds (0.1 ... 10000 ms).', defaultText: '`100` for latency' }),
+  windowDays: positive(90).default(30).describe('Error budget window.'),
+});
+
+const burnRule = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'lower case letters, digits, - and _ (max 40)').describe('Alert name (an alert topic level).'),
+  severity: z.enum(['page', 'ticket']).describe('How urgent: page (wake someone) or ticket.'),
+  burnRate: z.number().positive().describe('Fires when the burn rate is at or above this over both windows.'),
+  longWindowS: positive(90 * 86_400).describe('Long window.'),
+  shortWindowS: positive(90 * 86_400).describe('Short window (resolves the alert quickly once the burn stops).'),
+});
+
+const slo = z.strictObject({
+  enabled: z.boolean().default(true).describe('Run the SLO engine (GET /api/slo, `holdfast slo`, alerts).'),
+  objectives: z.array(sloObjective)
+    .default([
+      { name: 'availability', sli: 'availability', objectivePercent: 99.99, windowDays: 30 },
+      { name: 'latency', sli: 'latency', objectivePercent: 99, thresholdMs: 100, windowDays: 30 },
+    ])
+    .describe('The SLOs.'),
+  alerts: z.array(burnRule)
+    .default([
+      { name: 'fast-burn', severity: 'page', burnRate: 14.4, longWindowS: 3600, shortWindowS: 300 },
+      { name: 'medium-burn', severity: 'page', burnRate: 6, longWindowS: 21_600, shortWindowS: 1800 },
+      { name: 'slow-burn', severity: 'ticket', burnRate: 1, longWindowS: 259_200, shortWindowS: 21_600 },
+    ])
+    .describe('Multi-window burn-rate alerts, evaluated for every SLO.'),
+  evaluateIntervalS: positive(3600).default(10).describe('How often the SLIs are read and the alerts evaluated.'),
+  persistIntervalS: positive(86_400).default(60).describe('How often the windows are saved to the store (and at stop), so that they survive a restart.'),
+  alertTopicPrefix: z.string().min(1).regex(/^[^#+]*[^/#+]$/, 'a topic name without wildcards or a trailing /')
+    .default('$holdfast/alerts')
+    .describe('Alert state changes are published (retained, QoS 1) to PREFIX/{slo}/{alert}.'),
+  webhook: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).optional().meta({ description: 'POST each alert state change as JSON to this URL.', defaultText: 'none' }),
+      timeoutMs: positive(600_000).default(5_000).describe('Deadline of one webhook request.'),
+    })
+    .prefault({}),
+})
+  .superRefine((v, ctx) => {
+    const seen = new Set<string>();
+    v.objectives.forEach((o, i) => {
+      if (seen.has(o.name)) ctx.addIssue({ code: 'custom', path: ['objectives', i, 'name'], message: `duplicate SLO name "${o.name}"` });
+      seen.add(o.name);
+      if (o.sli === 'availability' && o.thresholdMs !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['objectives', i, 'thresholdMs'], message: 'only latency SLOs have a threshold' });
+      }
+    });
+    const rules = new Set<string>();
+    v.alerts.forEach((a, i) => {
+      if (rules.has(a.name)) ctx.addIssue({ code: 'custom', path: ['alerts', i, 'name'], message: `duplicate alert name "${a.name}"` });
+      rules.add(a.name);
+      if (a.shortWindowS > a.longWindowS) ctx.addIssue({ code: 'custom', path: ['alerts', i, 'shortWindowS'], message: 'must not exceed longWindowS' });
+    });
+  });
+
 export const configSchema = z.strictObject({
   mqtt: mqtt.prefault({}),
   session: session.prefault({}),
@@ -211,9 +317,11 @@ export const configSchema = z.strictObject({
   listeners: listeners.prefault({}),
   http: z
     .strictObject({
-      port: port.default(8080).describe('HTTP server: /livez, /readyz, /healthz. null/false disables.'),
+      port: port.default(8080).describe('HTTP server: /livez, /readyz, /healthz, /metrics, /api/slo. null/false disables.'),
     })
     .prefault({}),
+  observability: observability.prefault({}),
+  slo: slo.prefault({}),
   dataDir: z.string().min(1).default('./data').describe('Directory for persistent state; created at start-up.'),
   store: z
     .strictObject({

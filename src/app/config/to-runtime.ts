@@ -20,6 +20,8 @@ export interface RuntimeConfig {
   log: HoldfastConfig['log'];
   store: HoldfastConfig['store'];
   shutdownTimeoutMs: number;
+  observability: HoldfastConfig['observability'];
+  slo: HoldfastConfig['slo'];
 }
 
 const portOf = (p: number | null | false): number | null => (p === false ? null : p);
@@ -92,5 +94,7 @@ export async function toRuntimeConfig(config: HoldfastConfig, cwd = process.cwd(
     log: { ...config.log },
     store: { ...config.store },
     shutdownTimeoutMs: config.shutdown.timeoutMs,
+    observability: structuredClone(config.observability),
+    slo: structuredClone(config.slo),
   };
 }

@@ -20,12 +20,14 @@ import type { Message } from '../session/message.js';
 import type { Session } from '../session/session.js';
 import type { PressureWaiter, SessionSink, SinkPressure } from '../session/session-sink.js';
 import type { PendingWill } from '../session/will.js';
+import type { TraceSpan } from '../../ports/tracer.js';
 import type { ChannelOutput } from './channel-output.js';
 import type { Negotiated } from './connect-checks.js';
 import { handleAuth, handleConnect } from './connect-flow.js';
 import { handleAck, handlePublish, handlePubrel } from './publish-flow.js';
 import { connackRefusal, connackUnsupportedVersion, refuse, serverDisconnect, type Refusal } from './reasons.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe-flow.js';
+import { traceConnectRefused, traceDelivery, withTraceparent } from './trace-flow.js';
 import type { InboundAliases, OutboundAliases } from './topic-alias.js';
 
 export type ChannelState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
@@ -34,6 +36,7 @@ interface QueuedAck {
   packet: AckPacket;
   ready: boolean;
   failed: boolean;
+  since: number;
 }
 
 export class Channel implements SessionSink, PressureWaiter {
@@ -63,6 +66,9 @@ export class Channel implements SessionSink, PressureWaiter {
   /** QoS 1 PUBACKs not yet sent (waiting for the store), for Receive Maximum accounting. */
   pendingQos1 = 0;
   private maxOut = Infinity;
+  /** Tracing (trace-flow.ts): this client is sampled; the open connect span of a sampled client. */
+  traced = false;
+  connectSpan: TraceSpan | undefined;
 
   constructor(
     readonly broker: Broker,
@@ -215,6 +221,11 @@ export class Channel implements SessionSink, PressureWaiter {
     if (this.blockers !== undefined) {
       for (const b of [...this.blockers]) (b as Session).releaseIfStalled(now, cfg.limits.stallDetectMs);
     }
+    const oldest = this.acks?.[0];
+    if (oldest !== undefined && !oldest.ready && now - oldest.since > cfg.limits.ackWaitTimeoutMs) {
+      // The store has not committed for too long: close without the acknowledgement; the client resends.
+      this.closeWith(refuse(RC.UNSPECIFIED_ERROR, 'Storage unavailable: the publication was not acknowledged'), 'protocol-error');
+    }
   }
 
   // ---- output ----------------------------------------------------------------------------
@@ -255,7 +266,7 @@ export class Channel implements SessionSink, PressureWaiter {
       this.send(packet);
       return;
     }
-    const entry: QueuedAck = { packet, ready: commit === undefined, failed: false };
+    const entry: QueuedAck = { packet, ready: commit === undefined, failed: false, since: this.lastPacketAt };
     (this.acks ??= []).push(entry);
     if (packet.type === 4) this.pendingQos1++;
     if (commit !== undefined) {
@@ -304,6 +315,11 @@ export class Channel implements SessionSink, PressureWaiter {
   closeWith(r: Refusal, cause: DisconnectCause, serverReference?: string): void {
     if (this.state === 'closed') return;
     this.broker.stats.reasonCode(r.reasonCode);
+    if (this.state === 'authenticating') {
+      // A CONNECT that was received and is not accepted: a failed attempt (availability SLO).
+      this.broker.stats.connectRefused(r.reasonCode);
+      if (this.broker.tracer.enabled) traceConnectRefused(this, r.reasonCode, r.reason);
+    }
     if (this.connackSent) {
       if (this.version === 5) this.send(serverDisconnect(r, serverReference));
     } else if (this.state === 'authenticating' || (this.state === 'awaiting-connect' && this.version === 5)) {
@@ -427,6 +443,11 @@ export class Channel implements SessionSink, PressureWaiter {
         properties = p;
       }
     }
+    let span: TraceSpan | undefined;
+    if (this.broker.tracer.enabled) {
+      span = traceDelivery(this, message, qos, dup);
+      if (span !== undefined && this.version === 5) properties = withTraceparent(properties, span.traceparent);
+    }
     const packet: PublishPacket = {
       type: 3,
       topic,
@@ -440,10 +461,20 @@ export class Channel implements SessionSink, PressureWaiter {
     const bytes = encode(packet, this.version);
     if (bytes.length > this.maxOut) {
       if (newAlias) this.outAliases!.forget(message.topic);
+      if (span !== undefined) {
+        span.fail('larger than the client Maximum Packet Size');
+        span.end();
+      }
       return false;
     }
     this.emit(packet, this.version, bytes);
-    if (!dup) this.broker.stats.publishToDeliver.observe((this.broker.clock.now() - message.createdAt) / 1000);
+    if (!dup) {
+      const stats = this.broker.stats;
+      const latencyS = (this.broker.clock.now() - message.createdAt) / 1000;
+      stats.publishToDeliver.observe(latencyS);
+      if (qos > 0) stats.publishToDeliverQos12.observe(latencyS);
+    }
+    span?.end();
     return true;
   }
 

@@ -9,6 +9,7 @@ import type { Channel } from './channel.js';
 import { connackProperties, negotiateConnect, type Negotiated } from './connect-checks.js';
 import { refuse, type Refusal } from './reasons.js';
 import { InboundAliases, OutboundAliases } from './topic-alias.js';
+import { endSpan, traceAuthStart, traceConnectAccepted, traceConnectStart } from './trace-flow.js';
 
 export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void {
   const broker = ch.broker;
@@ -31,6 +32,7 @@ export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void 
   };
   ch.client = client;
   ch.will = p.will;
+  if (broker.tracer.enabled) traceConnectStart(ch);
   if (broker.isClosing) {
     ch.closeWith(refuse(RC.SERVER_UNAVAILABLE, 'Server shutting down'), 'server-shutdown');
     return;
@@ -54,6 +56,7 @@ export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void 
   }
   ch.asyncPending = true;
   const signal = AbortSignal.timeout(connectTimeLeft(ch, now));
+  const authSpan = ch.connectSpan === undefined ? undefined : traceAuthStart(ch, undefined);
   let settled: Promise<AuthResult>;
   try {
     settled = hook({ client, password: p.password, connectProperties: p.properties }, signal);
@@ -63,6 +66,7 @@ export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void 
   withDeadline(settled, signal).then(
     (res) => {
       ch.asyncPending = false;
+      endSpan(authSpan, res.ok ? undefined : (res.reason ?? 'authentication failed'));
       if (ch.state !== 'authenticating') return;
       if (!res.ok) {
         ch.closeWith(refuse(res.reasonCode, res.reason ?? 'Authentication failed'), 'auth-failed');
@@ -72,6 +76,7 @@ export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void 
     },
     (err: unknown) => {
       ch.asyncPending = false;
+      endSpan(authSpan, 'authentication hook failed');
       if (ch.state !== 'authenticating') return;
       broker.logger.warn({ err, clientId: client.clientId }, 'authentication hook failed');
       // A failing or slow auth backend is the server's problem: 0x88, not a hang (MQTT5 3.2.2.2).
@@ -114,6 +119,7 @@ function runEnhancedAuth(ch: Channel, n: Negotiated | undefined, method: string,
   ch.asyncPending = true;
   const now = broker.clock.now();
   const signal = AbortSignal.timeout(ch.state === 'authenticating' ? connectTimeLeft(ch, now) : broker.config.mqtt.connectTimeoutMs);
+  const authSpan = ch.connectSpan === undefined ? undefined : traceAuthStart(ch, method);
   let step: Promise<EnhancedAuthResult>;
   try {
     step = hook({ client: ch.client!, method, data, step: ch.authStep }, signal);
@@ -123,6 +129,7 @@ function runEnhancedAuth(ch: Channel, n: Negotiated | undefined, method: string,
   withDeadline(step, signal).then(
     (res) => {
       ch.asyncPending = false;
+      endSpan(authSpan, res.status === 'fail' ? (res.reason ?? 'authentication failed') : undefined);
       if (ch.state === 'closed') return;
       ch.authStep++;
       if (res.status === 'continue') {
@@ -141,6 +148,7 @@ function runEnhancedAuth(ch: Channel, n: Negotiated | undefined, method: string,
     },
     (err: unknown) => {
       ch.asyncPending = false;
+      endSpan(authSpan, 'enhanced authentication hook failed');
       if (ch.state === 'closed') return;
       broker.logger.warn({ err }, 'enhanced authentication hook failed');
       failAuth(ch, refuse(RC.SERVER_UNAVAILABLE, 'Authentication service unavailable'));
@@ -228,6 +236,7 @@ export function completeConnect(
   ch.send({ type: 2, sessionPresent: present, reasonCode: RC.SUCCESS, properties });
   ch.connackSent = true;
   broker.stats.connectionsAccepted++;
+  if (ch.connectSpan !== undefined) traceConnectAccepted(ch, present);
   if (broker.hooks.onConnected) {
     try {
       broker.hooks.onConnected(ch.client!, present);

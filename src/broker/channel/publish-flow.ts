@@ -12,6 +12,7 @@ import { isValidTopicName } from '../routing/index.js';
 import { forwardable, ownPayload, type Message } from '../session/message.js';
 import type { Channel } from './channel.js';
 import { refuse } from './reasons.js';
+import { tracePublish, tracePublishRefused, traceStore } from './trace-flow.js';
 
 export function handlePublish(ch: Channel, p: PublishPacket, now: number): void {
   const broker = ch.broker;
@@ -96,6 +97,7 @@ export function handlePublish(ch: Channel, p: PublishPacket, now: number): void 
   }
   if (refusal !== 0) {
     broker.stats.drop(storeHealth?.ok === false ? 'store-unavailable' : 'acl-denied');
+    if (broker.tracer.enabled) tracePublishRefused(ch, topic, qos, props, refusal, reasonString!);
     if (qos === 0) {
       if (refusal === RC.PAYLOAD_FORMAT_INVALID) ch.protocolError(reasonString!, refusal);
       return;
@@ -122,10 +124,15 @@ export function handlePublish(ch: Channel, p: PublishPacket, now: number): void 
     createdAt: now,
   };
   if (qos === 2) session.addInboundQos2(packetId);
+  const span = broker.tracer.enabled ? tracePublish(ch, msg, props) : undefined;
   const matched = broker.publish(msg, ch);
-  if (qos === 0) return;
+  if (qos === 0) {
+    if (span !== undefined) traceStore(ch, span, matched, undefined);
+    return;
+  }
   // PUBACK / PUBREC only after the message and its persistent copies are committed.
   const commit = broker.store.flush();
+  if (span !== undefined) traceStore(ch, span, matched, commit);
   const rc = v5 && matched === 0 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS;
   ch.ack(rc === RC.SUCCESS ? { type: qos === 1 ? 4 : 5, packetId } : { type: qos === 1 ? 4 : 5, packetId, reasonCode: rc }, commit);
 }
@@ -135,7 +142,9 @@ export function handleAck(ch: Channel, p: AckPacket, now: number): void {
   const session = ch.session!;
   if (p.type === 5) {
     const r = session.pubrec(p.packetId, p.reasonCode ?? 0);
-    if (r === 'pubrel') ch.sendPubrel(p.packetId, RC.SUCCESS);
+    // PUBREL only once the PUBREL stage is committed: after a crash the PUBLISH must not be resent
+    // to a client that already had its PUBREL (MQTT-4.3.3-6, exactly once across a restart).
+    if (r === 'pubrel') ch.ack({ type: 6, packetId: p.packetId, reasonCode: RC.SUCCESS }, session.persistent ? ch.broker.store.flush() : undefined);
     // MQTT5 3.6.2.1: PUBREL 0x92 for an id we do not know; 3.1.1 answers plainly.
     else if (r === 'unknown') ch.sendPubrel(p.packetId, ch.version === 5 ? RC.PACKET_IDENTIFIER_NOT_FOUND : RC.SUCCESS);
     else session.pump(now);
@@ -149,5 +158,7 @@ export function handleAck(ch: Channel, p: AckPacket, now: number): void {
 export function handlePubrel(ch: Channel, p: AckPacket): void {
   const had = ch.session!.releaseInboundQos2(p.packetId);
   const reasonCode = had || ch.version !== 5 ? RC.SUCCESS : RC.PACKET_IDENTIFIER_NOT_FOUND;
-  ch.send({ type: 7, packetId: p.packetId, reasonCode });
+  // PUBCOMP once the release of the id is committed: after a crash the id must not still look taken.
+  const session = ch.session!;
+  ch.ack({ type: 7, packetId: p.packetId, reasonCode }, session.persistent ? ch.broker.store.flush() : undefined);
 }

@@ -208,7 +208,14 @@ export class Session {
     };
     const commit = this.store.flush();
     if (commit === undefined) release();
-    else commit.then(release, release);
+    else {
+      // Rejected only when the store gave the writes up: the publisher was refused (0x80), so this copy goes.
+      const withdraw = () => {
+        if (this.queue.removeWhere((x) => x === d).length > 0) this.stats.drop('store-unavailable');
+        this.pump(this.clock.now());
+      };
+      commit.then(release, withdraw);
+    }
     return result;
   }
 
@@ -230,6 +237,7 @@ export class Session {
         // Bounded memory: the rest of a long queue lives on disk only, read back in order as it drains.
         if (this.spilled === 0) this.diskCursor = d.seq - 1;
         this.spilled++;
+        if (this.loading) this.spilledDuringRead++;
         return this.pressureCheck(waiter, result);
       }
     }
@@ -257,6 +265,7 @@ export class Session {
   private readBack(): void {
     if (this.loading || this.spilled === 0 || this.ended) return;
     this.loading = true;
+    this.spilledDuringRead = 0;
     const batch = Math.max(1, this.limits.maxInMemoryQueued >> 1);
     this.store.loadDeliveries(this.clientId, this.diskCursor, batch).then(
       (rows) => {
@@ -267,7 +276,10 @@ export class Session {
           this.diskCursor = sd.seq;
           this.queue.push(fromStored(sd, message));
         }
-        this.spilled = rows.length < batch ? 0 : Math.max(0, this.spilled - rows.length);
+        // A short read reached the end of what was on disk when the query ran; what was
+        // spilled while it ran (an async store) is still there and is read next time.
+        this.spilled = rows.length < batch ? this.spilledDuringRead : Math.max(0, this.spilled - rows.length);
+        this.spilledDuringRead = 0;
         this.pump(this.clock.now());
       },
       (err: unknown) => {
@@ -491,6 +503,8 @@ export class Session {
   /** Highest seq read into memory: spilled deliveries are those after it. */
   private diskCursor = 0;
   private loading = false;
+  /** Spilled while a read-back was running (it may not have seen them). */
+  private spilledDuringRead = 0;
 
   private inflightSent(): number {
     return this.sentCount;
@@ -532,7 +546,8 @@ export class Session {
   /** Restores a delivery from the store at start-up. */
   restoreDelivery(d: Delivery): void {
     if (d.seq >= this.nextSeq) this.nextSeq = d.seq + 1;
-    if (d.seq > this.diskCursor) this.diskCursor = d.seq;
+    // The read-back cursor follows the queue only: inflight deliveries are all in memory.
+    if (d.packetId === undefined && d.seq > this.diskCursor) this.diskCursor = d.seq;
     if (d.packetId !== undefined) {
       d.sent = false;
       (this.window ??= new Map()).set(d.packetId, d);

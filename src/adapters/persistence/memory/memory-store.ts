@@ -36,6 +36,7 @@ export class MemoryStore implements Store {
   private readonly messages = new Map<number, MessageRecord>();
   private readonly retained = new Map<string, StoredMessage>();
   private maxMessageId = 0;
+  private readonly meta = new Map<string, Buffer>();
 
   async open(): Promise<void> {}
   async close(): Promise<void> {}
@@ -126,6 +127,14 @@ export class MemoryStore implements Store {
     return undefined;
   }
 
+  putMeta(key: string, value: Buffer): void {
+    this.meta.set(key, Buffer.from(value));
+  }
+
+  async getMeta(key: string): Promise<Buffer | undefined> {
+    return this.meta.get(key);
+  }
+
   stats(): StoreStats {
     return { commits: 0, commitFailures: 0, rowsWritten: 0, commitLatency: undefined };
   }
@@ -140,13 +149,16 @@ export class MemoryStore implements Store {
 
   async *loadSessions(deliveryWindow: number): AsyncIterable<SessionSnapshot> {
     for (const rec of [...this.sessions.values()]) {
-      const all = this.sortedDeliveries(rec, 0);
-      const deliveries = all.slice(0, deliveryWindow);
+      const all = this.sortedDeliveries(rec, 0, false);
+      const inflight = all.filter((r) => r.delivery.packetId !== undefined);
+      const queued = all.filter((r) => r.delivery.packetId === undefined);
+      const window = queued.slice(0, deliveryWindow);
       yield {
         session: rec.session,
         subscriptions: [...rec.subscriptions.values()],
-        deliveries,
-        moreDeliveries: all.length - deliveries.length,
+        deliveries: [...inflight, ...window].sort((a, b) => a.delivery.seq - b.delivery.seq),
+        moreDeliveries: queued.length - window.length,
+        lastSeq: all.length === 0 ? 0 : all[all.length - 1].delivery.seq,
         inboundQos2: [...rec.inboundQos2],
         will: rec.will,
       };
@@ -155,7 +167,7 @@ export class MemoryStore implements Store {
 
   async loadDeliveries(clientId: string, afterSeq: number, limit: number): Promise<DeliveryRecord[]> {
     const rec = this.sessions.get(clientId);
-    return rec === undefined ? [] : this.sortedDeliveries(rec, afterSeq).slice(0, limit);
+    return rec === undefined ? [] : this.sortedDeliveries(rec, afterSeq, true).slice(0, limit);
   }
 
   async purge(now: number, limit: number): Promise<number> {
@@ -174,10 +186,10 @@ export class MemoryStore implements Store {
     return n;
   }
 
-  /** Inflight deliveries (with a packet id) first, then queued ones, each in seq order. */
-  private sortedDeliveries(rec: SessionRecord, afterSeq: number): DeliveryRecord[] {
+  /** Deliveries after `afterSeq` in seq order (only queued ones, without a packet id, when asked). */
+  private sortedDeliveries(rec: SessionRecord, afterSeq: number, queuedOnly: boolean): DeliveryRecord[] {
     return [...rec.deliveries.values()]
-      .filter((d) => d.seq > afterSeq)
+      .filter((d) => d.seq > afterSeq && (!queuedOnly || d.packetId === undefined))
       .sort((a, b) => a.seq - b.seq)
       .map((delivery) => ({ delivery, message: this.messages.get(delivery.messageId)!.message }));
   }

@@ -76,6 +76,12 @@ CREATE TABLE IF NOT EXISTS wills (
   properties TEXT,
   fire_at    INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Small values of other components (Store.putMeta), e.g. the SLO engine's windows.
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
 `;
 
 export const TABLES = ['sessions', 'subscriptions', 'messages', 'deliveries', 'inbound_qos2', 'retained', 'wills'] as const;

@@ -74,6 +74,8 @@ interface JoinedMessage {
   created_at: number;
 }
 
+const HIGHEST_ID_KEY = 'holdfast.lastMessageId';
+
 interface Pending {
   promise: Promise<void>;
   resolve: () => void;
@@ -91,6 +93,8 @@ export class SqliteStore implements Store {
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private state: StoreHealth = { ok: true };
+  private highestId = 0;
+  private highestIdDirty = false;
   private readonly listeners: ((h: StoreHealth) => void)[] = [];
   private readonly retryMs: number;
   private readonly maxPendingWrites: number;
@@ -178,6 +182,14 @@ export class SqliteStore implements Store {
   }
   putDelivery(id: string, d: StoredDelivery, m: StoredMessage): void {
     if (this.enqueue()) this.batch.putDelivery(id, d, m);
+    this.noteMessageId(m.id);
+  }
+
+  /** Message ids never go back, even when the rows holding the highest are purged (kept in meta). */
+  private noteMessageId(id: number): void {
+    if (id <= this.highestId) return;
+    this.highestId = id;
+    this.highestIdDirty = true;
   }
   updateDelivery(id: string, seq: number, packetId: number | undefined, pubrel: boolean): void {
     if (this.enqueue()) this.batch.updateDelivery(id, seq, packetId, pubrel);
@@ -193,6 +205,7 @@ export class SqliteStore implements Store {
   }
   putRetained(m: StoredMessage): void {
     if (this.enqueue()) this.batch.push({ k: 'retained', m });
+    this.noteMessageId(m.id);
   }
   deleteRetained(topic: string): void {
     if (this.enqueue()) this.batch.push({ k: 'delRetained', topic });
@@ -203,11 +216,21 @@ export class SqliteStore implements Store {
   deleteWill(id: string): void {
     if (this.enqueue()) this.batch.push({ k: 'delWill', id });
   }
+  putMeta(key: string, value: Buffer): void {
+    if (this.enqueue()) this.batch.push({ k: 'meta', key, value: Buffer.from(value) });
+  }
+
+  async getMeta(key: string): Promise<Buffer | undefined> {
+    if (this.db === undefined) return undefined;
+    if (this.batch.size > 0 && this.state.ok) this.commit();
+    const row = this.st.getMeta.get(key) as { value: Buffer } | undefined;
+    return row?.value;
+  }
 
   flush(): Promise<void> | undefined {
-    if (!this.state.ok) return Promise.reject(this.failure());
-    if (this.durability === 'none') return undefined;
     if (this.batch.size === 0 && this.pending === undefined) return undefined;
+    if (this.db === undefined) return Promise.reject(new HoldfastError('STORE_WRITE_FAILED', `the store ${this.file} is not open`));
+    if (this.durability === 'none' && this.state.ok) return undefined;
     if (this.pending === undefined) {
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
@@ -225,7 +248,13 @@ export class SqliteStore implements Store {
     this.scheduled = false;
     const batch = this.batch;
     const waiting = this.pending;
-    if (this.db === undefined) return false;
+    if (this.db === undefined) {
+      // Not open (never opened, or closed): the writes cannot be made; say so to whoever waits.
+      this.batch = new WriteBatch();
+      this.pending = undefined;
+      waiting?.reject(new HoldfastError('STORE_WRITE_FAILED', `the store ${this.file} is not open`));
+      return false;
+    }
     if (batch.size === 0) {
       this.pending = undefined;
       waiting?.resolve();
@@ -233,6 +262,10 @@ export class SqliteStore implements Store {
     }
     this.batch = new WriteBatch();
     this.pending = undefined;
+    if (this.highestIdDirty) {
+      batch.push({ k: 'meta', key: HIGHEST_ID_KEY, value: Buffer.from(String(this.highestId)) });
+      this.highestIdDirty = false;
+    }
     const t0 = performance.now();
     try {
       const rows = this.st.apply(batch);
@@ -245,11 +278,12 @@ export class SqliteStore implements Store {
       return true;
     } catch (err) {
       this.counters.commitFailures++;
-      // Keep the writes, in order, ahead of anything written since; retry later.
+      // Keep the writes, in order, ahead of anything written since, and keep their waiters
+      // waiting: the writes are retried until they succeed, and only then acknowledged.
       this.batch.prepend(batch);
+      if (waiting !== undefined) this.pending ??= waiting;
       const code = (err as { code?: string }).code ?? 'STORE_WRITE_FAILED';
       if (this.state.ok) this.setHealth({ ok: false, code, reason: (err as Error).message, since: Date.now() });
-      waiting?.reject(this.failure(err));
       this.scheduleRetry();
       return false;
     }
@@ -301,14 +335,17 @@ export class SqliteStore implements Store {
     const st = this.st;
     for (const row of st.allSessions.iterate() as IterableIterator<SessionRow>) {
       const id = row.client_id;
-      const deliveries = this.deliveryRecords(id, 0, deliveryWindow);
-      const total = (st.countDeliveries.get(id) as { n: number }).n;
+      // Every inflight delivery (they keep their packet ids), then a window of the queue.
+      const inflight = this.joinedRecords(st.inflightOf.all(id) as (DeliveryRow & JoinedMessage)[]);
+      const queued = this.deliveryRecords(id, 0, deliveryWindow);
+      const counts = st.countDeliveries.get(id) as { queued: number; last: number };
       const will = st.getWill.get(id) as WillRow | undefined;
       yield {
         session: sessionFromRow(row),
         subscriptions: (st.subsOf.all(id) as SubscriptionRow[]).map(subscriptionFromRow),
-        deliveries,
-        moreDeliveries: Math.max(0, total - deliveries.length),
+        deliveries: [...inflight, ...queued].sort((a, b) => a.delivery.seq - b.delivery.seq),
+        moreDeliveries: Math.max(0, counts.queued - queued.length),
+        lastSeq: counts.last,
         inboundQos2: (st.qos2Of.all(id) as { packet_id: number }[]).map((r) => r.packet_id),
         will: will === undefined ? undefined : willFromRow(will),
       };
@@ -321,7 +358,10 @@ export class SqliteStore implements Store {
   }
 
   private deliveryRecords(clientId: string, afterSeq: number, limit: number): DeliveryRecord[] {
-    const rows = this.st.deliveriesAfter.all(clientId, afterSeq, limit) as (DeliveryRow & JoinedMessage)[];
+    return this.joinedRecords(this.st.deliveriesAfter.all(clientId, afterSeq, limit) as (DeliveryRow & JoinedMessage)[]);
+  }
+
+  private joinedRecords(rows: (DeliveryRow & JoinedMessage)[]): DeliveryRecord[] {
     return rows.map((r) => ({
       delivery: deliveryFromRow(r),
       message: messageFromRow({
@@ -345,7 +385,9 @@ export class SqliteStore implements Store {
 
   lastMessageId(): number {
     const r = this.st.maxMessageId.get() as { m: number | null };
-    return r.m ?? 0;
+    const meta = this.st.getMeta.get(HIGHEST_ID_KEY) as { value: Buffer } | undefined;
+    const kept = meta === undefined ? 0 : Number(meta.value.toString());
+    return Math.max(r.m ?? 0, kept, this.highestId);
   }
 
   async purge(now: number, limit: number): Promise<number> {

@@ -12,11 +12,13 @@ export class Statements {
   readonly getWill;
   readonly countDeliveries;
   readonly deliveriesAfter;
+  readonly inflightOf;
   readonly allRetained;
   readonly maxMessageId;
   readonly purgeExpiredDeliveries;
   readonly purgeOrphanMessages;
   readonly purgeExpiredRetained;
+  readonly getMeta;
   private readonly putSession;
   private readonly delSession: Database.Statement[];
   private readonly putSub;
@@ -31,6 +33,7 @@ export class Statements {
   private readonly delRetained;
   private readonly putWill;
   private readonly delWill;
+  private readonly putMeta;
   private readonly tx: (batch: WriteBatch) => number;
 
   constructor(db: Database.Database) {
@@ -38,13 +41,14 @@ export class Statements {
     this.subsOf = db.prepare('SELECT * FROM subscriptions WHERE client_id = ?');
     this.qos2Of = db.prepare('SELECT packet_id FROM inbound_qos2 WHERE client_id = ?');
     this.getWill = db.prepare('SELECT * FROM wills WHERE client_id = ?');
-    this.countDeliveries = db.prepare('SELECT count(*) AS n FROM deliveries WHERE client_id = ?');
-    this.deliveriesAfter = db.prepare(
-      `SELECT d.*, m.id AS mid, m.topic, m.payload, m.qos AS mqos, m.retain AS mretain, m.properties, m.expires_at,
-              m.publisher_id, m.created_at
-         FROM deliveries d JOIN messages m ON m.id = d.message_id
-        WHERE d.client_id = ? AND d.seq > ? ORDER BY d.seq LIMIT ?`,
+    this.countDeliveries = db.prepare(
+      'SELECT count(*) FILTER (WHERE packet_id IS NULL) AS queued, coalesce(max(seq), 0) AS last FROM deliveries WHERE client_id = ?',
     );
+    const joined = `SELECT d.*, m.id AS mid, m.topic, m.payload, m.qos AS mqos, m.retain AS mretain, m.properties, m.expires_at,
+              m.publisher_id, m.created_at
+         FROM deliveries d JOIN messages m ON m.id = d.message_id`;
+    this.deliveriesAfter = db.prepare(`${joined} WHERE d.client_id = ? AND d.seq > ? AND d.packet_id IS NULL ORDER BY d.seq LIMIT ?`);
+    this.inflightOf = db.prepare(`${joined} WHERE d.client_id = ? AND d.packet_id IS NOT NULL ORDER BY d.seq`);
     this.allRetained = db.prepare('SELECT * FROM retained');
     this.maxMessageId = db.prepare('SELECT max(m) AS m FROM (SELECT max(id) AS m FROM messages UNION ALL SELECT max(id) FROM retained)');
     this.purgeExpiredDeliveries = db.prepare(
@@ -94,6 +98,8 @@ export class Statements {
       'INSERT OR REPLACE INTO wills (client_id, topic, payload, qos, retain, properties, fire_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.delWill = db.prepare('DELETE FROM wills WHERE client_id = ?');
+    this.getMeta = db.prepare('SELECT value FROM meta WHERE key = ?');
+    this.putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     this.tx = db.transaction((batch: WriteBatch) => this.run(batch));
   }
 
@@ -170,6 +176,9 @@ export class Statements {
           break;
         case 'delWill':
           this.delWill.run(op.id);
+          break;
+        case 'meta':
+          this.putMeta.run(op.key, op.value);
           break;
       }
       n++;

@@ -20,7 +20,8 @@ export type Op =
   | { k: 'retained'; m: StoredMessage }
   | { k: 'delRetained'; topic: string }
   | { k: 'will'; id: string; w: StoredWill }
-  | { k: 'delWill'; id: string };
+  | { k: 'delWill'; id: string }
+  | { k: 'meta'; key: string; value: Buffer };
 
 type DeliveryOp = Extract<Op, { k: 'delivery' }>;
 
