@@ -123,8 +123,8 @@ export async function startFromConfig(
       brokerStarted: () => broker.isReady() || !broker.store.health().ok,
       listenersOpen: () => listeners !== undefined,
       storeWritable: () => broker.store.health().ok,
-      // No load shedder exists yet: when one does, it reports here.
-      notShedding: () => true,
+      // Load shedders register with observability.resilience.addShedder() (none is wired in the broker yet).
+      notShedding: () => !observability.resilience.shedding(),
     });
   const isReady = (): boolean => readiness().ready;
   const shutdown = async (): Promise<void> => {

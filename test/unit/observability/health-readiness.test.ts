@@ -6,7 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../../src/app/http-server.js';
 import { formatHealthText, HealthRegistry } from '../../../src/observability/health.js';
 import { silentLogger } from '../../../src/observability/logger.js';
+import { ResilienceRegistry } from '../../../src/observability/metrics/resilience-metrics.js';
 import { evaluateReadiness } from '../../../src/observability/readiness.js';
+import { ManualClock } from '../../../src/ports/clock.js';
+import { BreakerRegistry, CircuitBreaker, TokenBucket } from '../../../src/resilience/index.js';
+import { Registry } from 'prom-client';
+import { parsePromText } from './prom-text.js';
 
 describe('health registry', () => {
   it('a failing optional dependency is warn, not fail (the service stays up)', async () => {
@@ -71,5 +76,37 @@ describe('HTTP routes for metrics and the SLO API', () => {
     expect(m.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(await m.text()).toBe('x_total 1\n');
     expect(await (await fetch(`${b}/api/slo`)).json()).toEqual({ slos: [{ name: 'a' }] });
+  });
+});
+
+describe('resilience registry (breakers, limiters, shedders)', () => {
+  it('exports breaker states one-hot, keyed breakers as a count, limiter refusals and shed level; shedding() feeds /readyz', async () => {
+    const clock = new ManualClock();
+    const r = new ResilienceRegistry();
+    const auth = new CircuitBreaker({ name: 'auth', consecutiveFailures: 1, clock });
+    r.addBreaker('auth', () => auth.state);
+    const keyed = new BreakerRegistry({ clock, breaker: { consecutiveFailures: 1 } });
+    r.addBreakerGroup('bridge', keyed);
+    const bucket = new TokenBucket({ capacity: 1, refillPerSec: 1, clock });
+    r.addLimiter('connect-rate', () => bucket.counters.refused);
+    let level = 0;
+    const shedder = { get shedding() { return level > 0; }, get level() { return level; }, counters: { shed: [3, 1] } };
+    r.addShedder('admission', shedder);
+    const reg = new Registry();
+    r.register(reg);
+    auth.onFailure(auth.tryAcquire());
+    keyed.get('host-a').onFailure(keyed.get('host-a').tryAcquire());
+    bucket.tryTake();
+    bucket.tryTake();
+    const m = parsePromText(await reg.metrics());
+    expect(m.value('holdfast_breaker_state', { breaker: 'auth', state: 'open' })).toBe(1);
+    expect(m.value('holdfast_breaker_state', { breaker: 'auth', state: 'closed' })).toBe(0);
+    expect(m.value('holdfast_breakers_open', { group: 'bridge' })).toBe(1);
+    expect(m.value('holdfast_limiter_refusals_total', { limiter: 'connect-rate' })).toBe(1);
+    expect(m.value('holdfast_limiter_refusals_total', { limiter: 'shed:admission' })).toBe(4);
+    expect(r.shedding()).toBe(false);
+    level = 2;
+    expect(r.shedding()).toBe(true);
+    expect((parsePromText(await reg.metrics())).value('holdfast_load_shed_level', { shedder: 'admission' })).toBe(2);
   });
 });
