@@ -11,6 +11,7 @@
  * Anything else: 404 (405 for a method other than GET/HEAD) with a JSON body. API calls
  * are traced when a tracer is given (sampled, or carrying a sampled `traceparent`, or failed).
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HoldfastError } from '../errors/index.js';
@@ -29,9 +30,48 @@ export interface HttpServerDeps {
   /** /api/slo; absent = 404. */
   slo?: { status(): unknown };
   tracer?: Tracer;
+  /** Flapping bans (issue 6): list and lift; absent = 404. */
+  bans?: BanAdmin;
+  /** Bearer tokens for the admin endpoints. */
+  tokens?: readonly { token: string; role: 'admin' | 'read' }[];
+}
+
+export interface BanAdmin {
+  list(): { clientId: string; since: number; until: number; reason: string }[];
+  lift(clientId: string): boolean;
 }
 
 const ROUTES = new Set(['/livez', '/readyz', '/healthz', '/metrics', '/api/slo']);
+
+/** The role of the request's bearer token, or undefined (timing-safe comparison). */
+function roleOf(req: IncomingMessage, tokens: HttpServerDeps['tokens']): 'admin' | 'read' | undefined {
+  const h = req.headers.authorization;
+  if (tokens === undefined || h === undefined || !h.startsWith('Bearer ')) return undefined;
+  const given = Buffer.from(h.slice(7));
+  for (const t of tokens) {
+    const want = Buffer.from(t.token);
+    if (want.length === given.length && timingSafeEqual(want, given)) return t.role;
+  }
+  return undefined;
+}
+
+/** GET /api/bans, DELETE /api/bans/{clientId}: visible and liftable flapping bans. */
+function routeBans(req: IncomingMessage, res: ServerResponse, path: string, deps: HttpServerDeps): void {
+  const role = roleOf(req, deps.tokens);
+  if (role === undefined) {
+    res.setHeader('www-authenticate', 'Bearer');
+    return send(res, 401, { error: 'unauthorized', message: 'a bearer token from http.tokens is required' });
+  }
+  if (path === '/api/bans') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${path}` });
+    return send(res, 200, { bans: deps.bans!.list() });
+  }
+  const clientId = decodeURIComponent(path.slice('/api/bans/'.length));
+  if (req.method !== 'DELETE') return send(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${path}` });
+  if (role !== 'admin') return send(res, 403, { error: 'forbidden', message: 'a read token cannot lift a ban' });
+  if (!deps.bans!.lift(clientId)) return send(res, 404, { error: 'not_found', message: `no ban for client id ${clientId}` });
+  return send(res, 200, { lifted: clientId });
+}
 
 export interface HttpServer {
   /** Resolves with the bound port; rejects TRANSPORT_ADDRESS_IN_USE when it is taken. */
@@ -58,6 +98,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpServer
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname;
   const verbose = url.searchParams.has('verbose');
+  if (deps.bans !== undefined && (path === '/api/bans' || path.startsWith('/api/bans/'))) return routeBans(req, res, path, deps);
   const known = ROUTES.has(path) && (path !== '/metrics' || deps.metrics !== undefined) && (path !== '/api/slo' || deps.slo !== undefined);
   if (!known) return send(res, 404, { error: 'not_found', message: `no route for ${path}` });
   if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -120,10 +120,10 @@ export async function startFromConfig(
   const readiness = (): Readiness =>
     evaluateReadiness({
       notDraining: () => !stopping,
-      brokerStarted: () => broker.isReady() || !broker.store.health().ok,
+      brokerStarted: () => broker.isStarted,
       listenersOpen: () => listeners !== undefined,
       storeWritable: () => broker.store.health().ok,
-      // Load shedders register with observability.resilience.addShedder() (none is wired in the broker yet).
+      // The broker's overload shedder is registered below (observability.resilience.addShedder).
       notShedding: () => !observability.resilience.shedding(),
     });
   const isReady = (): boolean => readiness().ready;
@@ -183,6 +183,12 @@ export async function startFromConfig(
         tracer,
         ...(observability.metrics !== undefined ? { metrics: observability.metrics } : {}),
         ...(observability.slo !== undefined ? { slo: observability.slo } : {}),
+        bans: {
+          list: () =>
+            (broker.admission.flap?.bans() ?? []).map((b) => ({ clientId: b.key, since: b.since, until: b.until, reason: b.reason })),
+          lift: (clientId) => broker.admission.flap?.lift(clientId) ?? false,
+        },
+        tokens: runtime.httpTokens,
       });
       httpPort = await http.listen(runtime.http.port, runtime.http.host);
     }

@@ -149,6 +149,15 @@ export class BrokerObservability {
     this.resilience.addLimiter('receive-maximum', () => s.serverReasonCodes.get(0x93) ?? 0);
     this.resilience.addLimiter('retained-limit', () => s.dropped('retained-limit'));
     this.resilience.addLimiter('slow-consumer', () => s.slowConsumersDisconnected);
+    // Issue 6: admission, overload, flapping, per-client rates, the auth breaker.
+    const admission = broker.admission;
+    if (admission.shedder !== undefined) this.resilience.addShedder('overload', admission.shedder);
+    this.resilience.addBreaker('auth', () => broker.authBreaker.state);
+    for (const cause of ['max-connections', 'listener-full', 'listener-rate', 'ip-rate', 'banned', 'overload'] as const) {
+      this.resilience.addLimiter(`admission:${cause}`, () => admission.refused.get(cause) ?? 0);
+    }
+    this.resilience.addLimiter('client-rate', () => s.rateLimited);
+    this.resilience.addLimiter('overload-publish-pause', () => s.overloadPauses);
 
     if (runtime.slo.enabled && runtime.slo.objectives.length > 0) {
       const slos = sloDefinitions(broker, runtime.slo);

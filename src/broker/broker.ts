@@ -13,6 +13,8 @@ import { noopTracer, type Tracer } from '../ports/tracer.js';
 import { DeadlineHeap } from '../resilience/deadline-heap.js';
 import type { BrokerConfig } from './config.js';
 import type { Hooks } from './hooks.js';
+import { CircuitBreaker, type LoadSampler } from '../resilience/index.js';
+import { Admission } from './admission.js';
 import { RetainedFeed } from './retained-feed.js';
 import { Router } from './router.js';
 import { forwardable, ownPayload, type Message } from './session/message.js';
@@ -27,6 +29,8 @@ export interface BrokerDeps {
   logger: Logger;
   hooks?: Hooks;
   clock?: Clock;
+  /** Load signals for the overload shedder (tests inject one); default: this process's event loop and memory. */
+  loadSampler?: LoadSampler;
   /** Spans for connect/auth and publish -> store -> deliver; default: off. */
   tracer?: Tracer;
 }
@@ -65,6 +69,12 @@ export class Broker {
   readonly sessions = new Map<string, Session>();
   readonly connections = new Set<ConnectionHandle>();
   readonly sessionLimits: SessionLimits;
+  /** Connection admission, overload shedding and flapping bans (issue 6). */
+  readonly admission: Admission;
+  /** The authentication hook's breaker: a failing backend costs a CONNACK 0x88, not a hang. */
+  readonly authBreaker: CircuitBreaker;
+  /** Connections that stopped reading publishes while the broker sheds load (level 2). */
+  readonly overloadPaused = new Set<{ overloadRelieved(): void }>();
   private readonly timers = new DeadlineHeap<TimerEntry>();
   private readonly timerGen = new WeakMap<Session, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -88,6 +98,13 @@ export class Broker {
     this.hooks = deps.hooks ?? {};
     this.clock = deps.clock ?? systemClock;
     this.tracer = deps.tracer ?? noopTracer;
+    this.admission = new Admission(config, this.clock, deps.loadSampler);
+    this.authBreaker = new CircuitBreaker({
+      name: 'auth',
+      consecutiveFailures: config.auth.breakerFailures,
+      openMs: config.auth.breakerOpenMs,
+      clock: this.clock,
+    });
     this.topicLimits = { maxLength: config.mqtt.maxTopicLengthBytes, maxLevels: config.mqtt.maxTopicLevels };
     this.sessionLimits = {
       maxQueuedMessages: config.session.maxQueuedMessages,
@@ -108,15 +125,21 @@ export class Broker {
     const now = this.clock.now();
     const restored = await restoreSessions(this, now);
     this.nextMessageId = this.store.lastMessageId() + 1;
+    this.admission.start();
     this.sweepTimer = setInterval(() => this.sweep(this.clock.now()), this.sweepIntervalMs);
     this.sweepTimer.unref();
     this.started = true;
     this.logger.info({ store: this.store.kind, ...restored }, 'broker started');
   }
 
-  /** Started, not stopping, and the store takes writes (a failing store makes /readyz fail). */
+  /** Started, not stopping, the store takes writes, not shedding load (each makes /readyz fail). */
   isReady(): boolean {
-    return this.started && !this.closing && this.store.health().ok;
+    return this.started && !this.closing && this.store.health().ok && !this.admission.shedding;
+  }
+
+  /** Started and not stopping (whatever the store or the load). */
+  get isStarted(): boolean {
+    return this.started && !this.closing;
   }
 
   get isClosing(): boolean {
@@ -131,6 +154,7 @@ export class Broker {
     if (this.closing) return;
     this.closing = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.admission.stop();
     for (const c of [...this.connections]) c.shutdown(opts.reasonCode ?? RC.SERVER_SHUTTING_DOWN, opts.serverReference);
     try {
       await this.store.flush();
@@ -384,6 +408,11 @@ export class Broker {
 
   sweep(now: number): void {
     for (const c of this.connections) c.check(now);
+    if (this.admission.update() < 2 && this.overloadPaused.size > 0) {
+      const paused = [...this.overloadPaused];
+      this.overloadPaused.clear();
+      for (const c of paused) c.overloadRelieved();
+    }
     if (now >= this.nextPurgeAt) this.purge(now);
     if (this.timers.peekDeadline() > now) return;
     // Small batches: thousands of sessions expiring together (after a restart) are spread over sweeps.

@@ -25,6 +25,54 @@ export interface UserEntry {
   passwordHash: string;
 }
 
+export interface AdmissionConfig {
+  /** Open connections at most, over all listeners; 0 = no limit. */
+  maxConnections: number;
+  /** Open connections at most on each listener; 0 = no limit. */
+  maxConnectionsPerListener: number;
+  /** New connections per second on each listener (token bucket); 0 = no limit. */
+  connectRatePerListenerPerS: number;
+  connectBurstPerListener: number;
+  /** New connections per second from one source address; 0 = no limit. */
+  connectRatePerIpPerS: number;
+  connectBurstPerIp: number;
+  /** Source addresses tracked at most by the per-address limit. */
+  maxTrackedIps: number;
+}
+
+export interface OverloadConfig {
+  enabled: boolean;
+  /** Event-loop delay (p99 per sample) at which new connections are refused (level 1). */
+  refuseConnectsAtDelayMs: number;
+  /** Event-loop delay at which reading publishes stops too (level 2); acks keep flowing. */
+  pausePublishesAtDelayMs: number;
+  /** Heap used, as a share of the V8 heap limit, that counts as level 1 / level 2. */
+  refuseConnectsAtHeapRatio: number;
+  pausePublishesAtHeapRatio: number;
+  /** How long the signals must stay below the thresholds before a level is left. */
+  recoverAfterMs: number;
+}
+
+export interface ClientLimitsConfig {
+  /** PUBLISH packets per second per client; 0 = no limit. */
+  publishRatePerS: number;
+  publishBurst: number;
+  /** Bytes per second per client (all packets); 0 = no limit. */
+  bytesPerS: number;
+  bytesBurst: number;
+  /** throttle: stop reading the client until it is back within its rate; disconnect: v5 0x96. */
+  onExceed: 'throttle' | 'disconnect';
+}
+
+export interface FlappingConfig {
+  enabled: boolean;
+  /** More CONNECTs than this for one client id within windowMs bans it. */
+  maxConnects: number;
+  windowMs: number;
+  banMs: number;
+  maxTrackedClients: number;
+}
+
 export interface BrokerConfig {
   mqtt: {
     /** Server Keep Alive returned when a v5 client asks for more (or for 0). */
@@ -85,7 +133,15 @@ export interface BrokerConfig {
     /** 0x87 (Not authorized, v5 default) or 0x80 (for old client libraries). */
     deniedSubscribeReasonCode: 0x80 | 0x87;
   };
+  admission: AdmissionConfig;
+  overload: OverloadConfig;
+  clientLimits: ClientLimitsConfig;
+  flapping: FlappingConfig;
   auth: {
+    /** Consecutive failures (errors, timeouts) of the authentication hook that open its breaker (CONNACK 0x88 meanwhile). */
+    breakerFailures: number;
+    /** How long the breaker stays open before trial calls. */
+    breakerOpenMs: number;
     /** Refuse clients without valid credentials when users are configured. */
     allowAnonymous: boolean;
     users: UserEntry[];
@@ -129,7 +185,40 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
     rules: [],
     deniedSubscribeReasonCode: 0x87,
   },
+  admission: {
+    maxConnections: 1_000_000,
+    maxConnectionsPerListener: 0,
+    connectRatePerListenerPerS: 0,
+    connectBurstPerListener: 1000,
+    connectRatePerIpPerS: 0,
+    connectBurstPerIp: 20,
+    maxTrackedIps: 100_000,
+  },
+  overload: {
+    enabled: true,
+    refuseConnectsAtDelayMs: 1000,
+    pausePublishesAtDelayMs: 3000,
+    refuseConnectsAtHeapRatio: 0.9,
+    pausePublishesAtHeapRatio: 0.97,
+    recoverAfterMs: 5_000,
+  },
+  clientLimits: {
+    publishRatePerS: 0,
+    publishBurst: 1000,
+    bytesPerS: 0,
+    bytesBurst: 1024 * 1024,
+    onExceed: 'throttle',
+  },
+  flapping: {
+    enabled: true,
+    maxConnects: 15,
+    windowMs: 60_000,
+    banMs: 300_000,
+    maxTrackedClients: 100_000,
+  },
   auth: {
+    breakerFailures: 5,
+    breakerOpenMs: 10_000,
     allowAnonymous: true,
     users: [],
   },

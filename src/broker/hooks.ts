@@ -65,7 +65,9 @@ export type DisconnectCause =
   | 'slow-consumer'
   | 'server-shutdown'
   | 'administrative'
-  | 'auth-failed';
+  | 'auth-failed'
+  | 'admission-refused'
+  | 'rate-limited';
 
 export interface Hooks {
   /**

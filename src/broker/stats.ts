@@ -50,6 +50,10 @@ export class BrokerStats {
   willsPublished = 0;
   sessionsExpired = 0;
   takeovers = 0;
+  /** Times a client went over its publish or byte rate (throttled or disconnected). */
+  rateLimited = 0;
+  /** Times reading publishes stopped because the broker shed load (overload level 2). */
+  overloadPauses = 0;
   /** Rows removed by the background purge (expired deliveries, orphan messages, expired retained). */
   purgedRows = 0;
 

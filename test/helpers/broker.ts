@@ -25,6 +25,10 @@ export interface TestBroker {
 
 export function testConfig(overrides: DeepPartial<BrokerConfig> = {}): BrokerConfig {
   const base = structuredClone(DEFAULT_BROKER_CONFIG);
+  // Protocol tests reconnect the same ids and run on a loaded machine: overload shedding and
+  // flapping bans are off unless a test turns them on (test/chaos/admission*.test.ts does).
+  base.overload.enabled = false;
+  base.flapping.enabled = false;
   for (const [section, values] of Object.entries(overrides)) {
     Object.assign((base as unknown as Record<string, object>)[section], values);
   }

@@ -148,8 +148,71 @@ const user = z.strictObject({
   passwordHash: passwordHash.describe('scrypt$N$r$p$salt$hash, as printed by `holdfast passwd`.'),
 });
 
+const admission = z.strictObject({
+  maxConnections: uint(UINT32_MAX)
+    .default(D.admission.maxConnections)
+    .describe('Open connections at most, over all listeners (connections); 0 = no limit. Beyond it CONNECT gets 0x97.'),
+  maxConnectionsPerListener: uint(UINT32_MAX)
+    .default(D.admission.maxConnectionsPerListener)
+    .describe('Open connections at most on each listener (connections); 0 = no limit.'),
+  connectRatePerListenerPerS: uint(UINT32_MAX)
+    .default(D.admission.connectRatePerListenerPerS)
+    .describe('New connections accepted per second on each listener; 0 = no limit. Refused ones get CONNACK 0x9F (v5) / 0x03.'),
+  connectBurstPerListener: positive(UINT32_MAX)
+    .default(D.admission.connectBurstPerListener)
+    .describe('Connections a listener may take at once above its rate (token bucket size).'),
+  connectRatePerIpPerS: uint(UINT32_MAX)
+    .default(D.admission.connectRatePerIpPerS)
+    .describe('New connections per second from one source address; 0 = no limit (fleets behind NAT share addresses).'),
+  connectBurstPerIp: positive(UINT32_MAX).default(D.admission.connectBurstPerIp).describe('Burst of the per-address limit (connections).'),
+  maxTrackedIps: positive(UINT32_MAX)
+    .default(D.admission.maxTrackedIps)
+    .describe('Source addresses tracked at most; a new address beyond it is refused while the limit is on.'),
+});
+
+const overload = z.strictObject({
+  enabled: z.boolean().default(D.overload.enabled).describe('Refuse new work first, then stop reading publishes, when the process is overloaded.'),
+  refuseConnectsAtDelayMs: positive(600_000)
+    .default(D.overload.refuseConnectsAtDelayMs)
+    .describe('Event-loop delay (p99 per second, ms) at which new connections are refused (0x89).'),
+  pausePublishesAtDelayMs: positive(600_000)
+    .default(D.overload.pausePublishesAtDelayMs)
+    .describe('Event-loop delay (ms) at which publishers are also not read any more; acknowledgements keep flowing.'),
+  refuseConnectsAtHeapRatio: z.number().gt(0).max(1)
+    .default(D.overload.refuseConnectsAtHeapRatio)
+    .describe('Heap used as a share of the V8 heap limit (ratio) at which new connections are refused.'),
+  pausePublishesAtHeapRatio: z.number().gt(0).max(1)
+    .default(D.overload.pausePublishesAtHeapRatio)
+    .describe('Heap share (ratio) at which publishers are not read any more.'),
+  recoverAfterMs: uint(3_600_000).default(D.overload.recoverAfterMs).describe('How long the signals must stay low before a level is left.'),
+});
+
+const clientLimits = z.strictObject({
+  publishRatePerS: uint(UINT32_MAX)
+    .default(D.clientLimits.publishRatePerS)
+    .describe('PUBLISH packets per second per client (messages); 0 = no limit.'),
+  publishBurst: positive(UINT32_MAX).default(D.clientLimits.publishBurst).describe('Burst above the publish rate (messages).'),
+  bytesPerS: uint(UINT32_MAX).default(D.clientLimits.bytesPerS).describe('Bytes per second read from one client; 0 = no limit.'),
+  bytesBurst: positive(UINT32_MAX).default(D.clientLimits.bytesBurst).describe('Burst above the byte rate (bytes).'),
+  onExceed: z.enum(['throttle', 'disconnect'])
+    .default(D.clientLimits.onExceed)
+    .describe('throttle: stop reading the client until it is within its rate; disconnect: DISCONNECT 0x96 (v5) / close.'),
+});
+
+const flapping = z.strictObject({
+  enabled: z.boolean().default(D.flapping.enabled).describe('Ban client ids that reconnect in a loop.'),
+  maxConnects: positive(UINT32_MAX).default(D.flapping.maxConnects).describe('CONNECTs of one client id within windowMs above which it is banned.'),
+  windowMs: positive(UINT32_MAX).default(D.flapping.windowMs).describe('Sliding window for maxConnects.'),
+  banMs: positive(UINT32_MAX).default(D.flapping.banMs).describe('How long a flapping client id is refused (CONNACK 0x8A v5 / 0x05).'),
+  maxTrackedClients: positive(UINT32_MAX).default(D.flapping.maxTrackedClients).describe('Client ids tracked at most.'),
+});
+
 const auth = z
   .strictObject({
+    breakerFailures: positive(1000)
+      .default(D.auth.breakerFailures)
+      .describe('Consecutive failures (errors, timeouts) of the authentication backend that open its breaker; CONNECTs then get 0x88 at once.'),
+    breakerOpenMs: positive(3_600_000).default(D.auth.breakerOpenMs).describe('How long the authentication breaker stays open before trial calls.'),
     allowAnonymous: z.boolean()
       .optional()
       .meta({
@@ -314,10 +377,23 @@ export const configSchema = z.strictObject({
   limits: limits.prefault({}),
   acl: acl.prefault({}),
   auth: auth.prefault({}),
+  admission: admission.prefault({}),
+  overload: overload.prefault({}),
+  clientLimits: clientLimits.prefault({}),
+  flapping: flapping.prefault({}),
   listeners: listeners.prefault({}),
   http: z
     .strictObject({
       port: port.default(8080).describe('HTTP server: /livez, /readyz, /healthz, /metrics, /api/slo. null/false disables.'),
+      tokens: z
+        .array(
+          z.strictObject({
+            token: z.string().min(16, 'use at least 16 characters'),
+            role: z.enum(['admin', 'read']).default('admin'),
+          }),
+        )
+        .default([])
+        .describe('Bearer tokens for /api (Authorization: Bearer TOKEN); read tokens cannot change anything. Without tokens the admin endpoints (bans) answer 401.'),
     })
     .prefault({}),
   observability: observability.prefault({}),

@@ -15,6 +15,7 @@ export interface RuntimeConfig {
   broker: BrokerConfig;
   listeners: ListenersConfig;
   http: { host: string; port: number | null };
+  httpTokens: { token: string; role: 'admin' | 'read' }[];
   /** Absolute path. */
   dataDir: string;
   log: HoldfastConfig['log'];
@@ -40,7 +41,16 @@ export function toBrokerConfig(config: HoldfastConfig): BrokerConfig {
     session: { ...config.session },
     limits: { ...config.limits },
     acl: { rules, deniedSubscribeReasonCode: config.acl.deniedSubscribeReasonCode },
-    auth: { allowAnonymous: anonymousAllowed({ users, allowAnonymous: config.auth.allowAnonymous }), users },
+    admission: { ...config.admission },
+    overload: { ...config.overload },
+    clientLimits: { ...config.clientLimits },
+    flapping: { ...config.flapping },
+    auth: {
+      breakerFailures: config.auth.breakerFailures,
+      breakerOpenMs: config.auth.breakerOpenMs,
+      allowAnonymous: anonymousAllowed({ users, allowAnonymous: config.auth.allowAnonymous }),
+      users,
+    },
   };
 }
 
@@ -90,6 +100,7 @@ export async function toRuntimeConfig(config: HoldfastConfig, cwd = process.cwd(
     broker: toBrokerConfig(config),
     listeners: await toListenersConfig(config, cwd),
     http: { host: config.listeners.bind, port: portOf(config.http.port) },
+    httpTokens: config.http.tokens.map((t) => ({ token: t.token, role: t.role })),
     dataDir: resolve(cwd, config.dataDir),
     log: { ...config.log },
     store: { ...config.store },

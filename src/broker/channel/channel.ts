@@ -21,6 +21,7 @@ import type { Session } from '../session/session.js';
 import type { PressureWaiter, SessionSink, SinkPressure } from '../session/session-sink.js';
 import type { PendingWill } from '../session/will.js';
 import type { TraceSpan } from '../../ports/tracer.js';
+import { TokenBucket } from '../../resilience/index.js';
 import type { ChannelOutput } from './channel-output.js';
 import type { Negotiated } from './connect-checks.js';
 import { handleAuth, handleConnect } from './connect-flow.js';
@@ -62,6 +63,12 @@ export class Channel implements SessionSink, PressureWaiter {
   readonly openedAt: number;
   private blockers: Set<object> | undefined;
   private inputStopped = false;
+  /** Set by the transport at accept when admission refused this connection: its CONNECT gets this answer. */
+  admissionRefusal: Refusal | undefined;
+  /** Per-client publish rate (clientLimits.publishRatePerS), created at CONNECT when configured. */
+  publishBucket: TokenBucket | undefined;
+  private throttled = false;
+  private overloaded = false;
   private acks: QueuedAck[] | undefined;
   /** QoS 1 PUBACKs not yet sent (waiting for the store), for Receive Maximum accounting. */
   pendingQos1 = 0;
@@ -113,6 +120,8 @@ export class Channel implements SessionSink, PressureWaiter {
     switch (p.type) {
       case 3:
         handlePublish(this, p, now);
+        if (this.publishBucket !== undefined) this.limitPublishRate();
+        if (!this.broker.admission.admitPublishes()) this.pauseForOverload();
         break;
       case 4:
       case 5:
@@ -148,17 +157,64 @@ export class Channel implements SessionSink, PressureWaiter {
   }
 
   acceptingInput(): boolean {
-    const ok = this.state !== 'closed' && !this.asyncPending && (this.blockers === undefined || this.blockers.size === 0);
+    const ok = this.inputMayFlow();
     if (!ok) this.inputStopped = true;
     return ok;
   }
 
+  private inputMayFlow(): boolean {
+    return (
+      this.state !== 'closed' &&
+      !this.asyncPending &&
+      !this.throttled &&
+      !this.overloaded &&
+      (this.blockers === undefined || this.blockers.size === 0)
+    );
+  }
+
   /** Input may flow again (async step finished or pressure relieved). */
   releaseInput(): void {
-    if (this.inputStopped && this.state !== 'closed' && !this.asyncPending && (this.blockers === undefined || this.blockers.size === 0)) {
+    if (this.inputStopped && this.inputMayFlow()) {
       this.inputStopped = false;
       this.out.resumeInput();
     }
+  }
+
+  // ---- rate limits and overload (issue 6) -------------------------------------------
+
+  /** Per-client publish rate: over it, stop reading until back within it (or disconnect, 0x96). */
+  private limitPublishRate(): void {
+    const pauseMs = this.publishBucket!.consume(1);
+    if (pauseMs <= 0 || this.state === 'closed') return;
+    this.broker.stats.rateLimited++;
+    if (this.broker.config.clientLimits.onExceed === 'disconnect') {
+      this.rateExceeded('publishes per second');
+      return;
+    }
+    if (this.throttled) return;
+    this.throttled = true;
+    const t = setTimeout(() => {
+      this.throttled = false;
+      this.releaseInput();
+    }, Math.ceil(pauseMs));
+    t.unref();
+  }
+
+  rateExceeded(what: string): void {
+    this.closeWith(refuse(RC.MESSAGE_RATE_TOO_HIGH, `Over the limit of ${what}`), 'rate-limited');
+  }
+
+  /** Overload level 2: no more publishes are read from anyone until the level drops (the sweep wakes us). */
+  private pauseForOverload(): void {
+    if (this.overloaded) return;
+    this.overloaded = true;
+    this.broker.stats.overloadPauses++;
+    this.broker.overloadPaused.add(this);
+  }
+
+  overloadRelieved(): void {
+    this.overloaded = false;
+    this.releaseInput();
   }
 
   /** The decoder refused the byte stream (MQTT5 4.13: 0x81 malformed, 0x82 protocol error, 0x95 too large). */

@@ -5,6 +5,7 @@
 import type { AuthPacket, ConnectPacket } from '../../codec/mqtt/packets.js';
 import { RC } from '../../codec/mqtt/reason-codes.js';
 import type { AuthResult, ClientInfo, EnhancedAuthResult } from '../hooks.js';
+import { TokenBucket } from '../../resilience/index.js';
 import type { Channel } from './channel.js';
 import { connackProperties, negotiateConnect, type Negotiated } from './connect-checks.js';
 import { refuse, type Refusal } from './reasons.js';
@@ -16,19 +17,35 @@ export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void 
   ch.version = p.protocolVersion;
   ch.cleanStartRequested = p.clean;
   ch.state = 'authenticating';
+  if (ch.admissionRefusal !== undefined) {
+    // Refused at accept (overload, connection limits, connect rate): told why, nothing else done.
+    ch.closeWith(ch.admissionRefusal, 'admission-refused');
+    return;
+  }
   const n = negotiateConnect(p, broker.config);
   if ('reasonCode' in n) {
     ch.closeWith(n, 'auth-failed');
     return;
   }
   if (n.assignedClientId) n.clientId = broker.assignClientId();
+  else {
+    const banned = broker.admission.onConnect(n.clientId);
+    if (banned !== undefined) {
+      ch.closeWith(banned, 'admission-refused'); // flapping: 0x8A Banned
+      return;
+    }
+  }
+  const out = ch.out;
   const client: ClientInfo = {
     clientId: n.clientId,
     username: p.username,
     protocolVersion: p.protocolVersion,
-    remoteAddress: ch.out.remoteAddress,
-    listener: ch.out.listener,
-    certificate: ch.out.certificate,
+    // Looked up only if someone reads it (a getpeername(2) per connection otherwise).
+    get remoteAddress() {
+      return out.remoteAddress;
+    },
+    listener: out.listener,
+    certificate: out.certificate,
   };
   ch.client = client;
   ch.will = p.will;
@@ -54,6 +71,14 @@ export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void 
     completeConnect(ch, n, p.clean, undefined, undefined);
     return;
   }
+  // The backend behind the hook runs under the connect deadline and a breaker: when it keeps
+  // failing, CONNECTs get 0x88 at once instead of piling up on it (issue 6).
+  const ticket = broker.authBreaker.tryAcquire();
+  if (ticket === 0) {
+    ch.closeWith(refuse(RC.SERVER_UNAVAILABLE, 'Authentication service unavailable (breaker open)'), 'auth-failed');
+    return;
+  }
+  const started = broker.clock.now();
   ch.asyncPending = true;
   const signal = AbortSignal.timeout(connectTimeLeft(ch, now));
   const authSpan = ch.connectSpan === undefined ? undefined : traceAuthStart(ch, undefined);
@@ -66,6 +91,7 @@ export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void 
   withDeadline(settled, signal).then(
     (res) => {
       ch.asyncPending = false;
+      broker.authBreaker.onSuccess(ticket, broker.clock.now() - started); // a refusal is a valid answer
       endSpan(authSpan, res.ok ? undefined : (res.reason ?? 'authentication failed'));
       if (ch.state !== 'authenticating') return;
       if (!res.ok) {
@@ -76,6 +102,7 @@ export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void 
     },
     (err: unknown) => {
       ch.asyncPending = false;
+      broker.authBreaker.onFailure(ticket);
       endSpan(authSpan, 'authentication hook failed');
       if (ch.state !== 'authenticating') return;
       broker.logger.warn({ err, clientId: client.clientId }, 'authentication hook failed');
@@ -221,6 +248,10 @@ export function completeConnect(
   });
   ch.session = session;
   ch.setNegotiated(n);
+  const limits = broker.config.clientLimits;
+  if (limits.publishRatePerS > 0) {
+    ch.publishBucket = new TokenBucket({ capacity: limits.publishBurst, refillPerSec: limits.publishRatePerS, clock: broker.clock });
+  }
   const cfg = broker.config.mqtt;
   if (ch.version === 5) {
     if (cfg.topicAliasMaximum > 0) ch.inAliases = new InboundAliases(cfg.topicAliasMaximum);

@@ -11,6 +11,7 @@
  */
 import { CodecError, MqttDecoder, type Packet } from '../../codec/mqtt/index.js';
 import type { Broker, ConnectionHandle } from '../broker.js';
+import { TokenBucket } from '../../resilience/index.js';
 import { Channel } from '../channel/channel.js';
 import type { ChannelOutput } from '../channel/channel-output.js';
 import type { PeerCertificateInfo } from '../hooks.js';
@@ -35,6 +36,9 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
   private congestedSince = 0;
   private closingSince = 0;
   private closed = false;
+  private admitted = false;
+  private bytesBucket: TokenBucket | undefined;
+  private throttleTimer: NodeJS.Timeout | undefined;
   private readonly onPacket = (p: Packet): boolean => this.channel.handleIn(p, this.now);
   private readonly onWritten = (): void => this.written();
 
@@ -50,6 +54,9 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
   start(wire: Wire): void {
     this.wire = wire;
     this.broker.connections.add(this);
+    // Admission before anything expensive; a refused connection is told why at its CONNECT.
+    this.channel.admissionRefusal = this.broker.admission.onAccept(wire.listener, () => wire.remoteHost);
+    this.admitted = true;
   }
 
   get remoteAddress(): string {
@@ -69,6 +76,19 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
   onData(chunk: Buffer): void {
     this.broker.stats.bytesIn += chunk.length;
     if (this.closed) return;
+    const limits = this.broker.config.clientLimits;
+    if (limits.bytesPerS > 0) {
+      this.bytesBucket ??= new TokenBucket({ capacity: limits.bytesBurst, refillPerSec: limits.bytesPerS, clock: this.broker.clock });
+      const pauseMs = this.bytesBucket.consume(chunk.length);
+      if (pauseMs > 0) {
+        this.broker.stats.rateLimited++;
+        if (limits.onExceed === 'disconnect') {
+          this.channel.rateExceeded('bytes per second');
+          return;
+        }
+        this.throttle(pauseMs);
+      }
+    }
     if (this.inputStopped) {
       (this.held ??= []).push(chunk);
       return;
@@ -98,6 +118,18 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
     }
   }
 
+  /** Throttling by not reading (issue 6): the socket is paused for `ms`; what was read is still handled. */
+  throttle(ms: number): void {
+    if (this.closed) return;
+    this.wire.pause();
+    if (this.throttleTimer !== undefined) clearTimeout(this.throttleTimer);
+    this.throttleTimer = setTimeout(() => {
+      this.throttleTimer = undefined;
+      if (!this.closed && !this.inputStopped) this.wire.resume();
+    }, Math.ceil(ms));
+    this.throttleTimer.unref();
+  }
+
   resumeInput(): void {
     if (!this.inputStopped || this.closed) return;
     // Deferred: this is called from other connections' handlers (pressure relieved), and
@@ -111,7 +143,7 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
         this.decode(this.held.shift()!);
       }
       if (this.held?.length === 0) this.held = undefined;
-      if (!this.inputStopped && !this.closed) this.wire.resume();
+      if (!this.inputStopped && !this.closed && this.throttleTimer === undefined) this.wire.resume();
     });
   }
 
@@ -119,6 +151,8 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
     if (this.closed) return;
     this.closed = true;
     this.broker.connections.delete(this);
+    if (this.admitted) this.broker.admission.released(this.wire.listener);
+    if (this.throttleTimer !== undefined) clearTimeout(this.throttleTimer);
     this.channel.connectionLost('socket-closed');
     this.pending = undefined;
   }

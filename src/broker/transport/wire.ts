@@ -15,6 +15,8 @@ export interface WireEvents {
 
 export interface Wire {
   readonly remoteAddress: string;
+  /** The remote IP address alone (for per-address limits). */
+  readonly remoteHost: string;
   readonly listener: string;
   readonly certificate: PeerCertificateInfo | undefined;
   write(bytes: Buffer, onWritten: () => void): void;
@@ -72,6 +74,10 @@ class SocketWire implements Wire {
   /** Looked up on first use (a getpeername(2) per connection otherwise). */
   get remoteAddress(): string {
     return (this.address ??= addressOf(this.socket.remoteAddress, this.socket.remotePort));
+  }
+
+  get remoteHost(): string {
+    return this.socket.remoteAddress ?? 'unknown';
   }
 
   write(bytes: Buffer, onWritten: () => void): void {
@@ -133,6 +139,7 @@ export function webSocketWire(
   ws.on('error', (err: Error) => events.onError(err));
   return {
     remoteAddress: addressOf(remote.address, remote.port),
+    remoteHost: remote.address ?? 'unknown',
     listener,
     certificate,
     write: (bytes, onWritten) => ws.send(bytes, { binary: true }, onWritten),

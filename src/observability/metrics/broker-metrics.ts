@@ -31,9 +31,13 @@ export function registerBrokerMetrics(registry: Registry, broker: BrokerView): v
   const s = broker.stats;
   // The session pass is shared by the gauges of one scrape.
   let cached: { at: number; totals: SessionTotals } | undefined;
+  // One pass over the sessions per scrape: the gauges of one scrape share it, the next scrape
+  // (a later turn of the event loop) computes afresh.
   const totals = (): SessionTotals => {
-    const now = Date.now();
-    if (cached === undefined || now - cached.at > 250) cached = { at: now, totals: sessionTotals(broker.sessions) };
+    if (cached === undefined) {
+      cached = { at: Date.now(), totals: sessionTotals(broker.sessions) };
+      setImmediate(() => (cached = undefined));
+    }
     return cached.totals;
   };
 
