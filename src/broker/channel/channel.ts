@@ -21,7 +21,7 @@ import type { Session } from '../session/session.js';
 import type { PressureWaiter, SessionSink, SinkPressure } from '../session/session-sink.js';
 import type { PendingWill } from '../session/will.js';
 import type { TraceSpan } from '../../ports/tracer.js';
-import { TokenBucket } from '../../resilience/index.js';
+import type { TokenBucket } from '../../resilience/index.js';
 import type { ChannelOutput } from './channel-output.js';
 import type { Negotiated } from './connect-checks.js';
 import { handleAuth, handleConnect } from './connect-flow.js';
