@@ -12,7 +12,9 @@ import type { Store, StoredSubscription } from '../ports/store.js';
 import { noopTracer, type Tracer } from '../ports/tracer.js';
 import { DeadlineHeap } from '../resilience/deadline-heap.js';
 import type { BrokerConfig } from './config.js';
-import type { Hooks } from './hooks.js';
+import type { ClientInfo, Hooks } from './hooks.js';
+import type { Properties, QoS } from '../codec/mqtt/packets.js';
+import { SubscriptionTrie } from './routing/index.js';
 import { CircuitBreaker, type LoadSampler } from '../resilience/index.js';
 import { Admission } from './admission.js';
 import { RetainedFeed } from './retained-feed.js';
@@ -47,6 +49,17 @@ interface TimerEntry {
   kind: 'will' | 'expire';
   session: Session;
   gen: number;
+}
+
+export type InternalHandler = (msg: Message, publisher: ClientInfo | undefined) => void;
+
+export interface ServerPublish {
+  topic: string;
+  payload: Buffer;
+  qos?: QoS;
+  retain?: boolean;
+  properties?: Properties;
+  messageExpiryS?: number;
 }
 
 export interface OpenSessionRequest {
@@ -220,7 +233,8 @@ export class Broker {
     return { session, present: false };
   }
 
-  attach(session: Session, sink: SessionSink): void {
+  attach(session: Session, sink: SessionSink, client?: ClientInfo): void {
+    session.client = client;
     session.attach(sink, this.clock.now());
   }
 
@@ -301,13 +315,81 @@ export class Broker {
    * Routes an accepted message (the channel has checked topic, ACL and QoS already) and
    * updates the retained store. Returns the number of sessions it reached.
    */
-  publish(msg: Message, waiter: PressureWaiter | undefined): number {
+  publish(msg: Message, waiter: PressureWaiter | undefined, publisher?: ClientInfo): number {
     this.stats.messagesPublished++;
     if (msg.retain) this.retain(msg);
     const { matched, overflowed } = this.router.route(msg, waiter);
-    if (matched === 0) this.stats.messagesNoSubscriber++;
     if (overflowed !== undefined) for (const s of overflowed) this.slowConsumer(s, 'outbound queue full');
-    return matched;
+    const internal = this.internalSubs.size > 0 ? this.deliverInternal(msg, publisher) : 0;
+    if (matched + internal === 0) this.stats.messagesNoSubscriber++;
+    return matched + internal;
+  }
+
+  // ---- the server's own publish / subscribe API (for the platform: presence, shadows, commands) ----
+
+  private readonly internalSubs = new SubscriptionTrie<InternalHandler>();
+  private internalSeq = 0;
+
+  /**
+   * Subscribes server-side code to a topic filter: `handler` sees every matching message
+   * (after the clients' subscribers), with the publishing client when there is one. It runs
+   * synchronously on the publish path, so it must be quick and must not throw (errors are
+   * logged). Returns the function that unsubscribes.
+   */
+  subscribeInternal(filter: string, handler: InternalHandler): () => void {
+    const key = `\u0001internal:${++this.internalSeq}`;
+    this.internalSubs.add(filter, key, handler);
+    return () => {
+      this.internalSubs.remove(filter, key);
+    };
+  }
+
+  private deliverInternal(msg: Message, publisher: ClientInfo | undefined): number {
+    const handlers: InternalHandler[] = [];
+    this.internalSubs.match(msg.topic, (_k, h) => handlers.push(h));
+    for (const h of handlers) {
+      try {
+        h(msg, publisher);
+      } catch (err) {
+        this.logger.error({ err, topic: msg.topic }, 'internal subscriber failed');
+      }
+    }
+    return handlers.length;
+  }
+
+  /** Publishes a message from the server itself (presence events, shadow deltas, commands...). */
+  publishFromServer(p: ServerPublish): number {
+    const now = this.clock.now();
+    const msg: Message = {
+      id: this.newMessageId(),
+      topic: p.topic,
+      payload: p.payload,
+      qos: p.qos ?? 0,
+      retain: p.retain ?? false,
+      properties: p.properties,
+      expiresAt: p.messageExpiryS !== undefined ? now + p.messageExpiryS * 1000 : 0,
+      publisherId: undefined,
+      createdAt: now,
+    };
+    return this.publish(msg, undefined);
+  }
+
+  /** The client connected with this id now, if any. */
+  connectedClient(clientId: string): ClientInfo | undefined {
+    return this.sessions.get(clientId)?.client;
+  }
+
+  /** Every connected client (a live view: iterate, don't keep). */
+  *connectedClients(): Generator<ClientInfo> {
+    for (const s of this.sessions.values()) if (s.sink !== null && s.client !== undefined) yield s.client;
+  }
+
+  /** Administrative disconnect (kick): v5 DISCONNECT with `reasonCode` (default 0x98). False if not connected. */
+  disconnectClient(clientId: string, reasonCode: number = RC.ADMINISTRATIVE_ACTION, reason = 'Disconnected by an administrator'): boolean {
+    const sink = this.sessions.get(clientId)?.sink;
+    if (sink === null || sink === undefined) return false;
+    sink.disconnect(reasonCode, reason, 'administrative');
+    return true;
   }
 
   /** Disconnects a subscriber that cannot keep up (counted, v5 reason 0x97). */

@@ -275,6 +275,6 @@ export function completeConnect(
       broker.logger.error({ err }, 'onConnected hook failed');
     }
   }
-  broker.attach(session, ch); // MQTT-4.4.0-1: resend unacknowledged messages
+  broker.attach(session, ch, ch.client); // MQTT-4.4.0-1: resend unacknowledged messages
   ch.releaseInput();
 }

@@ -125,7 +125,7 @@ export function handlePublish(ch: Channel, p: PublishPacket, now: number): void 
   };
   if (qos === 2) session.addInboundQos2(packetId);
   const span = broker.tracer.enabled ? tracePublish(ch, msg, props) : undefined;
-  const matched = broker.publish(msg, ch);
+  const matched = broker.publish(msg, ch, ch.client);
   if (qos === 0) {
     if (span !== undefined) traceStore(ch, span, matched, undefined);
     return;

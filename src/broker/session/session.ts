@@ -10,6 +10,7 @@
  */
 import type { QoS } from '../../codec/mqtt/packets.js';
 import type { Clock } from '../../ports/clock.js';
+import type { ClientInfo } from '../hooks.js';
 import type { Store, StoredDelivery, StoredSubscription } from '../../ports/store.js';
 import type { QueueDropPolicy } from '../config.js';
 import type { BrokerStats } from '../stats.js';
@@ -45,6 +46,8 @@ export class Session {
   private qos2In: Set<number> | undefined;
   readonly queue: BoundedQueue<Delivery>;
   sink: SessionSink | null = null;
+  /** Who is connected to it now (set at attach; stays as the last one while offline). */
+  client: ClientInfo | undefined;
   will: PendingWill | undefined;
   /** ms since epoch; undefined while a connection is attached. */
   disconnectedAt: number | undefined;
