@@ -19,7 +19,6 @@ import type {
   DeviceRecord,
   PresenceRecord,
   ShadowChange,
-  ShadowRecord,
 } from '../ports/platform-store.js';
 
 export type PlatformErrorCode =
