@@ -14,9 +14,10 @@ import { DeadlineHeap } from '../resilience/deadline-heap.js';
 import type { BrokerConfig } from './config.js';
 import type { ClientInfo, Hooks } from './hooks.js';
 import type { Properties, QoS } from '../codec/mqtt/packets.js';
-import { SubscriptionTrie } from './routing/index.js';
 import { CircuitBreaker, type LoadSampler } from '../resilience/index.js';
 import { Admission } from './admission.js';
+import { InternalSubscriptions, type InternalHandler } from './internal-subscriptions.js';
+import { BackgroundPurge } from './purge.js';
 import { RetainedFeed } from './retained-feed.js';
 import { Router } from './router.js';
 import { forwardable, ownPayload, type Message } from './session/message.js';
@@ -50,8 +51,6 @@ interface TimerEntry {
   session: Session;
   gen: number;
 }
-
-export type InternalHandler = (msg: Message, publisher: ClientInfo | undefined) => void;
 
 export interface ServerPublish {
   topic: string;
@@ -92,12 +91,11 @@ export class Broker {
   private readonly timerGen = new WeakMap<Session, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private nextMessageId = 1;
-  private nextPurgeAt = 0;
-  private purging = false;
-  private retainedScan: Iterator<[string, Message]> | undefined;
-  /** Background purge period and batch size: small batches, so a purge never stalls the loop. */
-  readonly purgeIntervalMs = 5_000;
-  readonly purgeBatch = 500;
+  private readonly internalSubs: InternalSubscriptions;
+  /** Expired retained messages, deliveries and orphan messages, a few hundred at a time. */
+  readonly purge: BackgroundPurge;
+  /** Timer work (wills, expiries) done per sweep at most: spread over sweeps after a restart. */
+  readonly timerBatch = 500;
   private started = false;
   private closing = false;
   /** Sweep period: the resolution of every timeout. */
@@ -112,6 +110,8 @@ export class Broker {
     this.clock = deps.clock ?? systemClock;
     this.tracer = deps.tracer ?? noopTracer;
     this.admission = new Admission(config, this.clock, deps.loadSampler);
+    this.internalSubs = new InternalSubscriptions(this.logger);
+    this.purge = new BackgroundPurge(this.router.retained, this.store, this.stats, this.logger);
     this.authBreaker = new CircuitBreaker({
       name: 'auth',
       consecutiveFailures: config.auth.breakerFailures,
@@ -320,15 +320,12 @@ export class Broker {
     if (msg.retain) this.retain(msg);
     const { matched, overflowed } = this.router.route(msg, waiter);
     if (overflowed !== undefined) for (const s of overflowed) this.slowConsumer(s, 'outbound queue full');
-    const internal = this.internalSubs.size > 0 ? this.deliverInternal(msg, publisher) : 0;
+    const internal = this.internalSubs.size > 0 ? this.internalSubs.deliver(msg, publisher) : 0;
     if (matched + internal === 0) this.stats.messagesNoSubscriber++;
     return matched + internal;
   }
 
   // ---- the server's own publish / subscribe API (for the platform: presence, shadows, commands) ----
-
-  private readonly internalSubs = new SubscriptionTrie<InternalHandler>();
-  private internalSeq = 0;
 
   /**
    * Subscribes server-side code to a topic filter: `handler` sees every matching message
@@ -337,24 +334,7 @@ export class Broker {
    * logged). Returns the function that unsubscribes.
    */
   subscribeInternal(filter: string, handler: InternalHandler): () => void {
-    const key = `\u0001internal:${++this.internalSeq}`;
-    this.internalSubs.add(filter, key, handler);
-    return () => {
-      this.internalSubs.remove(filter, key);
-    };
-  }
-
-  private deliverInternal(msg: Message, publisher: ClientInfo | undefined): number {
-    const handlers: InternalHandler[] = [];
-    this.internalSubs.match(msg.topic, (_k, h) => handlers.push(h));
-    for (const h of handlers) {
-      try {
-        h(msg, publisher);
-      } catch (err) {
-        this.logger.error({ err, topic: msg.topic }, 'internal subscriber failed');
-      }
-    }
-    return handlers.length;
+    return this.internalSubs.add(filter, handler);
   }
 
   /** Publishes a message from the server itself (presence events, shadow deltas, commands...). */
@@ -451,41 +431,6 @@ export class Broker {
     new RetainedFeed(this, session, sub).start();
   }
 
-  /**
-   * Background purge, in small batches: expired retained messages leave the index (and
-   * the store), and the store drops expired queued deliveries and messages nothing refers to.
-   */
-  private purge(now: number): void {
-    this.nextPurgeAt = now + this.purgeIntervalMs;
-    const index = this.router.retained;
-    this.retainedScan ??= index.entries();
-    for (let i = 0; i < this.purgeBatch; i++) {
-      const next = this.retainedScan.next();
-      if (next.done) {
-        this.retainedScan = undefined;
-        break;
-      }
-      const [topic, msg] = next.value;
-      if (msg.expiresAt !== 0 && msg.expiresAt <= now && index.get(topic) === msg) {
-        index.delete(topic);
-        this.store.deleteRetained(topic);
-        this.stats.purgedRows++;
-      }
-    }
-    if (this.purging || !this.store.health().ok) return;
-    this.purging = true;
-    this.store.purge(now, this.purgeBatch).then(
-      (n) => {
-        this.purging = false;
-        this.stats.purgedRows += n;
-      },
-      (err: unknown) => {
-        this.purging = false;
-        this.logger.warn({ err }, 'store purge failed');
-      },
-    );
-  }
-
   // ---- the sweep -----------------------------------------------------------------------
 
   sweep(now: number): void {
@@ -495,10 +440,10 @@ export class Broker {
       this.overloadPaused.clear();
       for (const c of paused) c.overloadRelieved();
     }
-    if (now >= this.nextPurgeAt) this.purge(now);
+    this.purge.maybeRun(now);
     if (this.timers.peekDeadline() > now) return;
     // Small batches: thousands of sessions expiring together (after a restart) are spread over sweeps.
-    for (const t of this.timers.popDue(now, this.purgeBatch)) {
+    for (const t of this.timers.popDue(now, this.timerBatch)) {
       const { session } = t;
       if (this.timerGen.get(session) !== t.gen || session.ended || session.online) continue;
       if (t.kind === 'will') {
@@ -514,3 +459,5 @@ export class Broker {
     }
   }
 }
+
+export type { InternalHandler } from './internal-subscriptions.js';

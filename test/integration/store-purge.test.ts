@@ -1,7 +1,7 @@
 /**
  * Background purge (issue 4): expired queued messages and expired retained messages leave
- * the store in small batches (Broker.purgeBatch = 500 per purge, one purge per
- * purgeIntervalMs = 5 s), and expired sessions are removed. Time is a ManualClock; each
+ * the store in small batches (Broker.purge.batch = 500 per purge, one purge per
+ * purge.intervalMs = 5 s), and expired sessions are removed. Time is a ManualClock; each
  * step advances it and calls broker.sweep(now) (the sweep timer may also run it: either way
  * at most one purge per 5 s of clock time).
  */
@@ -107,10 +107,10 @@ describe.each(kinds)('background purge (%s store)', (kind, makeStore) => {
     // One purge: at most 500 expired deliveries; retained: 500 index entries examined by the broker,
     // plus (sqlite) up to 500 expired rows removed by the store's own purge. Some are left for later.
     expect(total - afterOne.length).toBeGreaterThan(0);
-    expect(total - afterOne.length).toBeLessThanOrEqual(broker.purgeBatch);
+    expect(total - afterOne.length).toBeLessThanOrEqual(broker.purge.batch);
     expect(retainedAfterOne).toBeLessThan(3 + EXPIRING_RETAINED);
     expect(retainedAfterOne).toBeGreaterThan(3);
-    expect(3 + EXPIRING_RETAINED - retainedAfterOne).toBeLessThanOrEqual(2 * broker.purgeBatch);
+    expect(3 + EXPIRING_RETAINED - retainedAfterOne).toBeLessThanOrEqual(2 * broker.purge.batch);
     expect(broker.stats.purgedRows).toBeGreaterThan(purged0);
     // The expired session ended (MQTT-4.1.0-2 / MQTT5 3.1.2.11.2) and left the store.
     expect(broker.sessions.has('short')).toBe(false);
@@ -122,7 +122,7 @@ describe.each(kinds)('background purge (%s store)', (kind, makeStore) => {
       const now = (await storedDeliveries(store, 'px')).length + (await retainedOf(store)).size;
       if (now === last) break;
       last = now;
-      clock.advance(broker.purgeIntervalMs);
+      clock.advance(broker.purge.intervalMs);
       broker.sweep(clock.now());
       await nextTurn();
       await store.flush();

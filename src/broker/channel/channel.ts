@@ -11,7 +11,7 @@
  * this file holds the state, the way out (send / close) and the session-facing side
  * (SessionSink) and the backpressure side (PressureWaiter).
  */
-import type { AckPacket, ConnackPacket, Packet, Properties, ProtocolVersion, PublishPacket, QoS, WillMessage } from '../../codec/mqtt/packets.js';
+import type { AckPacket, Packet, Properties, ProtocolVersion, PublishPacket, QoS, WillMessage } from '../../codec/mqtt/packets.js';
 import { encode, type CodecError } from '../../codec/mqtt/index.js';
 import { RC } from '../../codec/mqtt/reason-codes.js';
 import type { Broker } from '../broker.js';
@@ -22,6 +22,8 @@ import type { PressureWaiter, SessionSink, SinkPressure } from '../session/sessi
 import type { PendingWill } from '../session/will.js';
 import type { TraceSpan } from '../../ports/tracer.js';
 import type { TokenBucket } from '../../resilience/index.js';
+import { AckQueue } from './ack-queue.js';
+import { minimalConnack, withoutProblemInfo } from './packet-fit.js';
 import type { ChannelOutput } from './channel-output.js';
 import type { Negotiated } from './connect-checks.js';
 import { handleAuth, handleConnect } from './connect-flow.js';
@@ -32,13 +34,6 @@ import { traceConnectRefused, traceDelivery, withTraceparent } from './trace-flo
 import type { InboundAliases, OutboundAliases } from './topic-alias.js';
 
 export type ChannelState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
-
-interface QueuedAck {
-  packet: AckPacket;
-  ready: boolean;
-  failed: boolean;
-  since: number;
-}
 
 export class Channel implements SessionSink, PressureWaiter {
   state: ChannelState = 'awaiting-connect';
@@ -69,9 +64,7 @@ export class Channel implements SessionSink, PressureWaiter {
   publishBucket: TokenBucket | undefined;
   private throttled = false;
   private overloaded = false;
-  private acks: QueuedAck[] | undefined;
-  /** QoS 1 PUBACKs not yet sent (waiting for the store), for Receive Maximum accounting. */
-  pendingQos1 = 0;
+  private acks: AckQueue | undefined;
   private maxOut = Infinity;
   /** Tracing (trace-flow.ts): this client is sampled; the open connect span of a sampled client. */
   traced = false;
@@ -277,8 +270,8 @@ export class Channel implements SessionSink, PressureWaiter {
     if (this.blockers !== undefined) {
       for (const b of [...this.blockers]) (b as Session).releaseIfStalled(now, cfg.limits.stallDetectMs);
     }
-    const oldest = this.acks?.[0];
-    if (oldest !== undefined && !oldest.ready && now - oldest.since > cfg.limits.ackWaitTimeoutMs) {
+    const waitingSince = this.acks?.oldestWaitingSince();
+    if (waitingSince !== undefined && now - waitingSince > cfg.limits.ackWaitTimeoutMs) {
       // The store has not committed for too long: close without the acknowledgement; the client resends.
       this.closeWith(refuse(RC.UNSPECIFIED_ERROR, 'Storage unavailable: the publication was not acknowledged'), 'protocol-error');
     }
@@ -318,51 +311,31 @@ export class Channel implements SessionSink, PressureWaiter {
 
   /** Sends an acknowledgement of an inbound publish, in order, once `commit` (the store) is durable. */
   ack(packet: AckPacket, commit: Promise<void> | undefined): void {
-    if (commit === undefined && this.acks === undefined) {
+    if (commit === undefined && (this.acks === undefined || this.acks.size === 0)) {
       this.send(packet);
       return;
     }
-    const entry: QueuedAck = { packet, ready: commit === undefined, failed: false, since: this.lastPacketAt };
-    (this.acks ??= []).push(entry);
-    if (packet.type === 4) this.pendingQos1++;
-    if (commit !== undefined) {
-      commit.then(
-        () => {
-          entry.ready = true;
-          this.flushAcks();
-        },
-        () => {
-          entry.ready = true;
-          entry.failed = true;
-          this.flushAcks();
-        },
-      );
-    } else {
-      this.flushAcks();
-    }
+    (this.acks ??= new AckQueue((p, failed) => this.releaseAck(p, failed))).push(packet, commit, this.lastPacketAt);
   }
 
-  /** MQTT-4.6.0-2/3: acknowledgements leave in the order the publishes arrived. */
-  private flushAcks(): void {
-    const q = this.acks;
-    if (q === undefined) return;
-    while (q.length > 0 && q[0].ready) {
-      const e = q.shift()!;
-      if (e.packet.type === 4) this.pendingQos1--;
-      if (this.state === 'closed') continue;
-      if (e.failed) {
-        if (this.version !== 5) {
-          // 3.1.1 cannot refuse a publish: close without the ack, the client resends.
-          this.closeWith(refuse(RC.UNSPECIFIED_ERROR, 'Store write failed'), 'protocol-error');
-          continue;
-        }
-        e.packet.reasonCode = RC.UNSPECIFIED_ERROR;
-        e.packet.properties = { reasonString: 'Store write failed; the message was not accepted' };
-        if (e.packet.type === 5) this.session?.releaseInboundQos2(e.packet.packetId);
+  /** QoS 1 PUBACKs not yet sent (waiting for the store), for Receive Maximum accounting. */
+  get pendingQos1(): number {
+    return this.acks?.pendingQos1 ?? 0;
+  }
+
+  private releaseAck(packet: AckPacket, failed: boolean): void {
+    if (this.state === 'closed') return;
+    if (failed) {
+      if (this.version !== 5) {
+        // 3.1.1 cannot refuse a publish: close without the ack, the client resends.
+        this.closeWith(refuse(RC.UNSPECIFIED_ERROR, 'Store write failed'), 'protocol-error');
+        return;
       }
-      this.send(e.packet);
+      packet.reasonCode = RC.UNSPECIFIED_ERROR;
+      packet.properties = { reasonString: 'Store write failed; the message was not accepted' };
+      if (packet.type === 5) this.session?.releaseInboundQos2(packet.packetId);
     }
-    if (q.length === 0) this.acks = undefined;
+    this.send(packet);
   }
 
   // ---- closing ---------------------------------------------------------------------------
@@ -556,22 +529,4 @@ export class Channel implements SessionSink, PressureWaiter {
     b.delete(source);
     if (b.size === 0) this.releaseInput();
   }
-}
-
-function withoutProblemInfo(p: Packet): Packet {
-  const props = (p as { properties?: Properties }).properties;
-  if (props === undefined || (props.reasonString === undefined && props.userProperties === undefined)) return p;
-  const { reasonString: _r, userProperties: _u, ...rest } = props;
-  return { ...p, properties: rest } as Packet;
-}
-
-/** A CONNACK with only what the client cannot do without (MQTT-3.2.2-19/20: the rest have defaults). */
-function minimalConnack(p: ConnackPacket): ConnackPacket {
-  const props = p.properties ?? {};
-  const keep: Properties = {};
-  if (props.assignedClientIdentifier !== undefined) keep.assignedClientIdentifier = props.assignedClientIdentifier;
-  if (props.serverKeepAlive !== undefined) keep.serverKeepAlive = props.serverKeepAlive;
-  if (props.sessionExpiryInterval !== undefined) keep.sessionExpiryInterval = props.sessionExpiryInterval;
-  if (props.authenticationMethod !== undefined) keep.authenticationMethod = props.authenticationMethod;
-  return { ...p, properties: keep };
 }

@@ -17,6 +17,7 @@ import type { BrokerStats } from '../stats.js';
 import { BoundedQueue } from './bounded-queue.js';
 import { ownPayload, type Delivery, type Message } from './message.js';
 import { PacketIdAllocator } from './packet-ids.js';
+import { SpillCursor } from './spill-cursor.js';
 import type { PressureWaiter, SessionSink } from './session-sink.js';
 import type { PendingWill } from './will.js';
 
@@ -236,11 +237,9 @@ export class Session {
     }
     if (this.persistent) {
       this.store.putDelivery(this.clientId, this.toStored(d), d.message);
-      if (this.spilled > 0 || this.queue.length >= this.limits.maxInMemoryQueued) {
+      if (this.spill.spilled > 0 || this.queue.length >= this.limits.maxInMemoryQueued) {
         // Bounded memory: the rest of a long queue lives on disk only, read back in order as it drains.
-        if (this.spilled === 0) this.diskCursor = d.seq - 1;
-        this.spilled++;
-        if (this.loading) this.spilledDuringRead++;
+        this.spill.spill(d.seq);
         return this.pressureCheck(waiter, result);
       }
     }
@@ -257,7 +256,7 @@ export class Session {
 
   /** Queued deliveries, in memory and spilled to disk. */
   get queuedCount(): number {
-    return this.queue.length + this.spilled;
+    return this.queue.length + this.spill.spilled;
   }
 
   get queueFull(): boolean {
@@ -266,30 +265,18 @@ export class Session {
 
   /** Reads the next spilled deliveries back from the store (asynchronously), then pumps. */
   private readBack(): void {
-    if (this.loading || this.spilled === 0 || this.ended) return;
-    this.loading = true;
-    this.spilledDuringRead = 0;
+    const spill = this.spill;
+    if (spill.loading || spill.spilled === 0 || this.ended) return;
+    spill.beginRead();
     const batch = Math.max(1, this.limits.maxInMemoryQueued >> 1);
-    this.store.loadDeliveries(this.clientId, this.diskCursor, batch).then(
+    this.store.loadDeliveries(this.clientId, spill.diskCursor, batch).then(
       (rows) => {
-        this.loading = false;
+        const fresh = spill.endRead(rows, batch);
         if (this.ended) return;
-        for (const { delivery: sd, message } of rows) {
-          if (sd.seq <= this.diskCursor) continue;
-          this.diskCursor = sd.seq;
-          this.queue.push(fromStored(sd, message));
-        }
-        // A short read reached the end of what was on disk when the query ran; what was
-        // spilled while it ran (an async store) is still there and is read next time.
-        this.spilled = rows.length < batch ? this.spilledDuringRead : Math.max(0, this.spilled - rows.length);
-        this.spilledDuringRead = 0;
+        for (const { delivery, message } of fresh) this.queue.push(fromStored(delivery, message));
         this.pump(this.clock.now());
       },
-      (err: unknown) => {
-        // The store reports its own failure; the read is retried on the next pump.
-        this.loading = false;
-        void err;
-      },
+      () => spill.failRead(),
     );
   }
 
@@ -314,7 +301,7 @@ export class Session {
       }
       this.transmit(d, sink);
     }
-    if (this.spilled > 0 && this.queue.length <= this.limits.maxInMemoryQueued >> 1) this.readBack();
+    if (this.spill.spilled > 0 && this.queue.length <= this.limits.maxInMemoryQueued >> 1) this.readBack();
     this.maybeRelease();
   }
 
@@ -413,7 +400,7 @@ export class Session {
     if (this.ended) return;
     this.ended = true;
     const lost = this.queuedCount + this.inflight.size;
-    this.spilled = 0;
+    this.spill.clear();
     if (lost > 0) this.stats.drop('session-ended', lost);
     this.queue.removeWhere(() => true);
     this.window = undefined;
@@ -502,12 +489,8 @@ export class Session {
   private sentCount = 0;
   private unsentInflight = 0;
   /** Queued deliveries that are only in the store (persistent sessions with long queues). */
-  private spilled = 0;
-  /** Highest seq read into memory: spilled deliveries are those after it. */
-  private diskCursor = 0;
-  private loading = false;
-  /** Spilled while a read-back was running (it may not have seen them). */
-  private spilledDuringRead = 0;
+  /** What of a long queue is only on disk (persistent sessions). */
+  private readonly spill = new SpillCursor();
 
   private inflightSent(): number {
     return this.sentCount;
@@ -550,7 +533,7 @@ export class Session {
   restoreDelivery(d: Delivery): void {
     if (d.seq >= this.nextSeq) this.nextSeq = d.seq + 1;
     // The read-back cursor follows the queue only: inflight deliveries are all in memory.
-    if (d.packetId === undefined && d.seq > this.diskCursor) this.diskCursor = d.seq;
+    if (d.packetId === undefined) this.spill.restored(d.seq);
     if (d.packetId !== undefined) {
       d.sent = false;
       (this.window ??= new Map()).set(d.packetId, d);
@@ -567,7 +550,7 @@ export class Session {
 
   /** At start-up: deliveries the store holds beyond those loaded (read back as the queue drains). */
   restoreSpilled(count: number, lastSeq: number): void {
-    this.spilled = count;
+    this.spill.spilled = count;
     if (lastSeq >= this.nextSeq) this.nextSeq = lastSeq + 1;
   }
 
