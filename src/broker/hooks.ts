@@ -83,6 +83,13 @@ export interface Hooks {
   enhancedAuth?(step: EnhancedAuthStep, signal: AbortSignal): Promise<EnhancedAuthResult>;
   /** Synchronous per-message check. false = denied (MQTT5 PUBACK/PUBREC 0x87). */
   authorizePublish?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean;
+  /**
+   * Synchronous gate after the ACL, before a publish is routed (e.g. a bridge whose outbox is
+   * full refuses new QoS 1/2 messages for its routes). A refusal: v5 PUBACK/PUBREC with its
+   * code and reason; 3.1.1 QoS 1/2 gets the connection closed (it cannot be told, and must
+   * not believe the message was taken); QoS 0 is dropped (counted).
+   */
+  admitPublish?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): { reasonCode: number; reason: string } | undefined;
   /** Synchronous per-filter check at SUBSCRIBE. false = denied (SUBACK 0x87 / 0x80). */
   authorizeSubscribe?(client: ClientInfo, filter: string, qos: QoS): boolean;
   /** Observers: must not throw and must not block; errors are logged and swallowed. */

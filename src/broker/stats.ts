@@ -14,7 +14,8 @@ export type DropReason =
   | 'packet-too-large'
   | 'session-ended'
   | 'retained-limit'
-  | 'store-unavailable';
+  | 'store-unavailable'
+  | 'publish-refused';
 
 export class BrokerStats {
   connectionsAccepted = 0;

@@ -101,6 +101,39 @@ export interface SessionSnapshot {
 /** Durability of acknowledged messages (docs/persistence.md). */
 export type Durability = 'fsync' | 'commit' | 'none';
 
+/**
+ * A message on its way to a northbound sink (issue 9): written in the same commit as the
+ * publish it comes from, deleted once the sink has it. `messageId` is the idempotency key
+ * carried to the sink (stable across restarts and retries).
+ */
+export interface OutboxEntry {
+  readonly sink: string;
+  readonly messageId: number;
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly properties: Properties | undefined;
+  /** Client id of the publisher (device id for devices). */
+  readonly publisherId: string | undefined;
+  readonly createdAt: number;
+  /** Delivery attempts so far (updated by the dispatcher). */
+  readonly attempts: number;
+}
+
+/** A message a sink refused for good (or that failed too often): kept for inspection and replay. */
+export interface DeadLetter extends OutboxEntry {
+  readonly error: string;
+  readonly failedAt: number;
+}
+
+export interface OutboxStats {
+  readonly count: number;
+  readonly bytes: number;
+  /** createdAt of the oldest entry, undefined when empty. */
+  readonly oldestAt: number | undefined;
+}
+
 /** What a store reports for metrics. */
 export interface StoreStats {
   commits: number;
@@ -145,6 +178,21 @@ export interface Store {
   // ---- wills --------------------------------------------------------------------
   putWill(clientId: string, will: StoredWill): void;
   deleteWill(clientId: string): void;
+
+  // ---- northbound outbox (issue 9) ----------------------------------------------
+  /** Queues a message for a sink; joins the current batch (the publisher's ack waits for it). */
+  putOutbox(entry: OutboxEntry): void;
+  /** The sink has these messages (or they went to the dead letters). */
+  deleteOutbox(sink: string, messageIds: readonly number[]): void;
+  /** Records another failed attempt. */
+  updateOutboxAttempts(sink: string, messageId: number, attempts: number): void;
+  /** The next entries of a sink after `afterMessageId`, in message id order (writes made before are visible). */
+  loadOutbox(sink: string, afterMessageId: number, limit: number): Promise<OutboxEntry[]>;
+  /** Depth, bytes and age of every sink's outbox (for the bounds and the metrics, at start-up). */
+  outboxStats(): Promise<Map<string, OutboxStats>>;
+  putDeadLetter(letter: DeadLetter): void;
+  deleteDeadLetters(sink: string, messageIds: readonly number[]): void;
+  deadLetters(sink: string | undefined, afterMessageId: number, limit: number): Promise<DeadLetter[]>;
 
   // ---- durability ---------------------------------------------------------------
   /**

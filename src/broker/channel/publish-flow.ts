@@ -10,6 +10,7 @@ import type { AckPacket, PublishPacket } from '../../codec/mqtt/packets.js';
 import { RC } from '../../codec/mqtt/reason-codes.js';
 import { isValidTopicName } from '../routing/index.js';
 import { forwardable, ownPayload, type Message } from '../session/message.js';
+import type { DropReason } from '../stats.js';
 import type { Channel } from './channel.js';
 import { refuse } from './reasons.js';
 import { tracePublish, tracePublishRefused, traceStore } from './trace-flow.js';
@@ -76,6 +77,7 @@ export function handlePublish(ch: Channel, p: PublishPacket, now: number): void 
 
   let refusal = 0;
   let reasonString: string | undefined;
+  let dropReason: DropReason = 'acl-denied';
   const storeHealth = qos > 0 ? broker.store.health() : undefined;
   if (storeHealth !== undefined && !storeHealth.ok) {
     // The store cannot commit: refuse what would need it, keep serving QoS 0 (issue 4).
@@ -94,9 +96,21 @@ export function handlePublish(ch: Channel, p: PublishPacket, now: number): void 
   } else if (props?.payloadFormatIndicator === 1 && !isUtf8(p.payload)) {
     refusal = RC.PAYLOAD_FORMAT_INVALID; // MQTT5 3.3.2.3.2
     reasonString = 'Payload Format Indicator is 1 but the payload is not UTF-8';
+  } else if (broker.hooks.admitPublish !== undefined) {
+    const r = broker.hooks.admitPublish(ch.client!, topic, qos, p.retain);
+    if (r !== undefined) {
+      if (!v5 && qos > 0) {
+        // 3.1.1 cannot be told; a plain PUBACK would claim the message was taken.
+        ch.closeWith(refuse(r.reasonCode, r.reason), 'protocol-error');
+        return;
+      }
+      refusal = r.reasonCode;
+      reasonString = r.reason;
+      dropReason = 'publish-refused';
+    }
   }
   if (refusal !== 0) {
-    broker.stats.drop(storeHealth?.ok === false ? 'store-unavailable' : 'acl-denied');
+    broker.stats.drop(storeHealth?.ok === false ? 'store-unavailable' : dropReason);
     if (broker.tracer.enabled) tracePublishRefused(ch, topic, qos, props, refusal, reasonString!);
     if (qos === 0) {
       if (refusal === RC.PAYLOAD_FORMAT_INVALID) ch.protocolError(reasonString!, refusal);

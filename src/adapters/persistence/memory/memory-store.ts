@@ -9,6 +9,9 @@ import type {
   SessionSnapshot,
   StoreHealth,
   StoreStats,
+  OutboxEntry,
+  OutboxStats,
+  DeadLetter,
   Store,
   StoredDelivery,
   StoredMessage,
@@ -125,6 +128,66 @@ export class MemoryStore implements Store {
 
   flush(): Promise<void> | undefined {
     return undefined;
+  }
+
+  // ---- outbox -----------------------------------------------------------------------
+
+  private readonly outbox = new Map<string, Map<number, OutboxEntry>>();
+  private readonly dead = new Map<string, DeadLetter>();
+
+  putOutbox(entry: OutboxEntry): void {
+    let m = this.outbox.get(entry.sink);
+    if (m === undefined) this.outbox.set(entry.sink, (m = new Map()));
+    m.set(entry.messageId, { ...entry, payload: Buffer.from(entry.payload) });
+  }
+
+  deleteOutbox(sink: string, messageIds: readonly number[]): void {
+    const m = this.outbox.get(sink);
+    if (m !== undefined) for (const id of messageIds) m.delete(id);
+  }
+
+  updateOutboxAttempts(sink: string, messageId: number, attempts: number): void {
+    const m = this.outbox.get(sink);
+    const e = m?.get(messageId);
+    if (e !== undefined) m!.set(messageId, { ...e, attempts });
+  }
+
+  async loadOutbox(sink: string, afterMessageId: number, limit: number): Promise<OutboxEntry[]> {
+    const m = this.outbox.get(sink);
+    if (m === undefined) return [];
+    return [...m.values()]
+      .filter((e) => e.messageId > afterMessageId)
+      .sort((a, b) => a.messageId - b.messageId)
+      .slice(0, limit);
+  }
+
+  async outboxStats(): Promise<Map<string, OutboxStats>> {
+    const out = new Map<string, OutboxStats>();
+    for (const [sink, m] of this.outbox) {
+      let bytes = 0;
+      let oldestAt: number | undefined;
+      for (const e of m.values()) {
+        bytes += e.payload.length;
+        if (oldestAt === undefined || e.createdAt < oldestAt) oldestAt = e.createdAt;
+      }
+      if (m.size > 0) out.set(sink, { count: m.size, bytes, oldestAt });
+    }
+    return out;
+  }
+
+  putDeadLetter(letter: DeadLetter): void {
+    this.dead.set(`${letter.sink}\u0000${letter.messageId}`, letter);
+  }
+
+  deleteDeadLetters(sink: string, messageIds: readonly number[]): void {
+    for (const id of messageIds) this.dead.delete(`${sink}\u0000${id}`);
+  }
+
+  async deadLetters(sink: string | undefined, afterMessageId: number, limit: number): Promise<DeadLetter[]> {
+    return [...this.dead.values()]
+      .filter((d) => (sink === undefined || d.sink === sink) && d.messageId > afterMessageId)
+      .sort((a, b) => a.messageId - b.messageId)
+      .slice(0, limit);
   }
 
   putMeta(key: string, value: Buffer): void {

@@ -77,6 +77,37 @@ CREATE TABLE IF NOT EXISTS wills (
   fire_at    INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- Northbound outbox (issue 9): one row per (sink, message), deleted once the sink has it.
+CREATE TABLE IF NOT EXISTS outbox (
+  sink         TEXT NOT NULL,
+  message_id   INTEGER NOT NULL,
+  topic        TEXT NOT NULL,
+  payload      BLOB NOT NULL,
+  qos          INTEGER NOT NULL,
+  retain       INTEGER NOT NULL,
+  properties   TEXT,
+  publisher_id TEXT,
+  created_at   INTEGER NOT NULL,
+  attempts     INTEGER NOT NULL,
+  PRIMARY KEY (sink, message_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+  sink         TEXT NOT NULL,
+  message_id   INTEGER NOT NULL,
+  topic        TEXT NOT NULL,
+  payload      BLOB NOT NULL,
+  qos          INTEGER NOT NULL,
+  retain       INTEGER NOT NULL,
+  properties   TEXT,
+  publisher_id TEXT,
+  created_at   INTEGER NOT NULL,
+  attempts     INTEGER NOT NULL,
+  error        TEXT NOT NULL,
+  failed_at    INTEGER NOT NULL,
+  PRIMARY KEY (sink, message_id)
+) WITHOUT ROWID;
+
 -- Small values of other components (Store.putMeta), e.g. the SLO engine's windows.
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
@@ -84,4 +115,4 @@ CREATE TABLE IF NOT EXISTS meta (
 ) WITHOUT ROWID;
 `;
 
-export const TABLES = ['sessions', 'subscriptions', 'messages', 'deliveries', 'inbound_qos2', 'retained', 'wills'] as const;
+export const TABLES = ['sessions', 'subscriptions', 'messages', 'deliveries', 'inbound_qos2', 'retained', 'wills', 'outbox', 'dead_letters'] as const;

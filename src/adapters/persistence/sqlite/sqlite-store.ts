@@ -28,6 +28,9 @@ import type {
   Store,
   StoreHealth,
   StoreStats,
+  OutboxEntry,
+  OutboxStats,
+  DeadLetter,
   StoredDelivery,
   StoredMessage,
   StoredSession,
@@ -35,6 +38,7 @@ import type {
   StoredWill,
 } from '../../../ports/store.js';
 import {
+  propsFromJson,
   deliveryFromRow,
   messageFromRow,
   sessionFromRow,
@@ -72,6 +76,34 @@ interface JoinedMessage {
   expires_at: number;
   publisher_id: string | null;
   created_at: number;
+}
+
+interface OutboxRow {
+  sink: string;
+  message_id: number;
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  retain: number;
+  properties: string | null;
+  publisher_id: string | null;
+  created_at: number;
+  attempts: number;
+}
+
+function outboxFromRow(r: OutboxRow): OutboxEntry {
+  return {
+    sink: r.sink,
+    messageId: r.message_id,
+    topic: r.topic,
+    payload: r.payload,
+    qos: r.qos as OutboxEntry['qos'],
+    retain: r.retain === 1,
+    properties: propsFromJson(r.properties),
+    publisherId: r.publisher_id ?? undefined,
+    createdAt: r.created_at,
+    attempts: r.attempts,
+  };
 }
 
 const HIGHEST_ID_KEY = 'holdfast.lastMessageId';
@@ -307,6 +339,47 @@ export class SqliteStore implements Store {
     const s = this.state;
     const reason = s.ok ? 'write failed' : `${s.code}: ${s.reason}`;
     return new HoldfastError('STORE_WRITE_FAILED', `storage unavailable (${reason})`, { cause });
+  }
+
+  // ---- northbound outbox ------------------------------------------------------------
+
+  putOutbox(e: OutboxEntry): void {
+    if (this.enqueue()) this.batch.push({ k: 'outbox', e });
+  }
+  deleteOutbox(sink: string, ids: readonly number[]): void {
+    if (ids.length > 0 && this.enqueue()) this.batch.push({ k: 'delOutbox', sink, ids });
+  }
+  updateOutboxAttempts(sink: string, id: number, attempts: number): void {
+    if (this.enqueue()) this.batch.push({ k: 'outboxAttempts', sink, id, attempts });
+  }
+  putDeadLetter(d: DeadLetter): void {
+    if (this.enqueue()) this.batch.push({ k: 'dead', d });
+  }
+  deleteDeadLetters(sink: string, ids: readonly number[]): void {
+    if (ids.length > 0 && this.enqueue()) this.batch.push({ k: 'delDead', sink, ids });
+  }
+
+  async loadOutbox(sink: string, afterMessageId: number, limit: number): Promise<OutboxEntry[]> {
+    if (this.batch.size > 0 && !this.commit()) throw this.failure();
+    return (this.st.outboxAfter.all(sink, afterMessageId, limit) as OutboxRow[]).map(outboxFromRow);
+  }
+
+  async outboxStats(): Promise<Map<string, OutboxStats>> {
+    this.commit();
+    const out = new Map<string, OutboxStats>();
+    for (const r of this.st.outboxStats.all() as { sink: string; count: number; bytes: number; oldest: number | null }[]) {
+      out.set(r.sink, { count: r.count, bytes: r.bytes, oldestAt: r.oldest ?? undefined });
+    }
+    return out;
+  }
+
+  async deadLetters(sink: string | undefined, afterMessageId: number, limit: number): Promise<DeadLetter[]> {
+    this.commit();
+    const rows = (sink === undefined ? this.st.deadAfterAll.all(afterMessageId, limit) : this.st.deadAfter.all(sink, afterMessageId, limit)) as (OutboxRow & {
+      error: string;
+      failed_at: number;
+    })[];
+    return rows.map((r) => ({ ...outboxFromRow(r), error: r.error, failedAt: r.failed_at }));
   }
 
   stats(): StoreStats {

@@ -19,6 +19,15 @@ export class Statements {
   readonly purgeOrphanMessages;
   readonly purgeExpiredRetained;
   readonly getMeta;
+  readonly outboxAfter;
+  readonly outboxStats;
+  readonly deadAfter;
+  readonly deadAfterAll;
+  private readonly putOutbox;
+  private readonly delOutbox;
+  private readonly outboxAttempts;
+  private readonly putDead;
+  private readonly delDead;
   private readonly putSession;
   private readonly delSession: Database.Statement[];
   private readonly putSub;
@@ -100,6 +109,23 @@ export class Statements {
     this.delWill = db.prepare('DELETE FROM wills WHERE client_id = ?');
     this.getMeta = db.prepare('SELECT value FROM meta WHERE key = ?');
     this.putMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.outboxAfter = db.prepare('SELECT * FROM outbox WHERE sink = ? AND message_id > ? ORDER BY message_id LIMIT ?');
+    this.outboxStats = db.prepare(
+      'SELECT sink, count(*) AS count, coalesce(sum(length(payload)), 0) AS bytes, min(created_at) AS oldest FROM outbox GROUP BY sink',
+    );
+    this.deadAfter = db.prepare('SELECT * FROM dead_letters WHERE sink = ? AND message_id > ? ORDER BY message_id LIMIT ?');
+    this.deadAfterAll = db.prepare('SELECT * FROM dead_letters WHERE message_id > ? ORDER BY message_id LIMIT ?');
+    this.putOutbox = db.prepare(
+      `INSERT OR REPLACE INTO outbox (sink, message_id, topic, payload, qos, retain, properties, publisher_id, created_at, attempts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.delOutbox = db.prepare('DELETE FROM outbox WHERE sink = ? AND message_id = ?');
+    this.outboxAttempts = db.prepare('UPDATE outbox SET attempts = ? WHERE sink = ? AND message_id = ?');
+    this.putDead = db.prepare(
+      `INSERT OR REPLACE INTO dead_letters (sink, message_id, topic, payload, qos, retain, properties, publisher_id, created_at, attempts, error, failed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.delDead = db.prepare('DELETE FROM dead_letters WHERE sink = ? AND message_id = ?');
     this.tx = db.transaction((batch: WriteBatch) => this.run(batch));
   }
 
@@ -176,6 +202,25 @@ export class Statements {
           break;
         case 'delWill':
           this.delWill.run(op.id);
+          break;
+        case 'outbox': {
+          const e = op.e;
+          this.putOutbox.run(e.sink, e.messageId, e.topic, e.payload, e.qos, e.retain ? 1 : 0, propsToJson(e.properties), e.publisherId ?? null, e.createdAt, e.attempts);
+          break;
+        }
+        case 'delOutbox':
+          for (const id of op.ids) this.delOutbox.run(op.sink, id);
+          break;
+        case 'outboxAttempts':
+          this.outboxAttempts.run(op.attempts, op.sink, op.id);
+          break;
+        case 'dead': {
+          const d = op.d;
+          this.putDead.run(d.sink, d.messageId, d.topic, d.payload, d.qos, d.retain ? 1 : 0, propsToJson(d.properties), d.publisherId ?? null, d.createdAt, d.attempts, d.error, d.failedAt);
+          break;
+        }
+        case 'delDead':
+          for (const id of op.ids) this.delDead.run(op.sink, id);
           break;
         case 'meta':
           this.putMeta.run(op.key, op.value);

@@ -5,7 +5,7 @@
  * update of a delivery queued in this batch changes the pending insert instead of adding
  * a statement.
  */
-import type { StoredDelivery, StoredMessage, StoredSession, StoredSubscription, StoredWill } from '../../../ports/store.js';
+import type { DeadLetter, OutboxEntry, StoredDelivery, StoredMessage, StoredSession, StoredSubscription, StoredWill } from '../../../ports/store.js';
 
 export type Op =
   | { k: 'session'; s: StoredSession }
@@ -21,7 +21,12 @@ export type Op =
   | { k: 'delRetained'; topic: string }
   | { k: 'will'; id: string; w: StoredWill }
   | { k: 'delWill'; id: string }
-  | { k: 'meta'; key: string; value: Buffer };
+  | { k: 'meta'; key: string; value: Buffer }
+  | { k: 'outbox'; e: OutboxEntry }
+  | { k: 'delOutbox'; sink: string; ids: readonly number[] }
+  | { k: 'outboxAttempts'; sink: string; id: number; attempts: number }
+  | { k: 'dead'; d: DeadLetter }
+  | { k: 'delDead'; sink: string; ids: readonly number[] };
 
 type DeliveryOp = Extract<Op, { k: 'delivery' }>;
 
