@@ -356,7 +356,9 @@ export class Broker {
 
   /** The client connected with this id now, if any. */
   connectedClient(clientId: string): ClientInfo | undefined {
-    return this.sessions.get(clientId)?.client;
+    const s = this.sessions.get(clientId);
+    // An offline persistent session still remembers its last client: only an attached one counts.
+    return s !== undefined && s.sink !== null ? s.client : undefined;
   }
 
   /** Every connected client (a live view: iterate, don't keep). */
