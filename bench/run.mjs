@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: holdfast vs Mosquitto vs Aedes, side by side, driven by the C load generator.
 // Usage: npm run bench -- [--quick] [--brokers holdfast,mosquitto,aedes]
-//          [--scenarios fanin0,fanin1,fanout,latency,idle,storm,persist-fanin,persist-crash]
+//          [--scenarios fanin0,fanin1,fanout,latency,idle,storm,persist-fanin,persist-crash,storm-admission]
 //          [--nice -20] [--write|--no-write]
 // See bench/README.md. Not part of `npm test`.
 import { execFileSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADMISSION_SCENARIOS, admissionSummary, admissionVariants, renderAdmissionSection, runAdmission } from './lib/admission.mjs';
 import { brokerDefs, holdfastPersistSettings, mosquittoPersistConfig, startBroker } from './lib/brokers.mjs';
 import { carryOver } from './lib/carry.mjs';
 import { PERSIST_SCENARIOS, persistVariants, runPersist } from './lib/persist.mjs';
@@ -19,7 +20,7 @@ import { commandOutput, has, hasCommand, loadAvg, sleep, sysctlTrySet } from './
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const ALL_BROKERS = ['holdfast', 'mosquitto', 'aedes'];
-const ALL_SCENARIOS = [...Object.keys(SCENARIOS), ...Object.keys(PERSIST_SCENARIOS)];
+const ALL_SCENARIOS = [...Object.keys(SCENARIOS), ...Object.keys(PERSIST_SCENARIOS), ...Object.keys(ADMISSION_SCENARIOS)];
 
 function parseArgs(argv) {
   const o = { brokers: ALL_BROKERS, scenarios: ALL_SCENARIOS, quick: false, nice: -20, write: null, repeat: 1,
@@ -67,6 +68,7 @@ const log = (m) => process.stderr.write(`${m}\n`);
 
 function summary(sc, x) {
   if (x.error) return `n/a: ${x.error}`;
+  if (ADMISSION_SCENARIOS[sc]) return admissionSummary(x);
   const r = x.result;
   const g = has(r.loadgen_cpu_util) ? ` (loadgen cpu ${(r.loadgen_cpu_util * 100).toFixed(0)}%)` : '';
   if (PERSIST_SCENARIOS[sc]) {
@@ -129,6 +131,7 @@ const PRIMARY = {
   storm: (x) => (x.result?.connect_p99_all === 'failed>1%' ? Infinity : x.result?.connect_p99_all_ms),
   'persist-fanin': (x) => x.result?.e2e_rate,
   'persist-crash': (x) => x.result?.lost,
+  'storm-admission': (x) => x.result?.admitted_connect_p99_ms,
 };
 
 async function main() {
@@ -190,6 +193,27 @@ async function main() {
   const startFailed = {};
   for (const sc of opts.scenarios) {
     results[sc] = {};
+    if (ADMISSION_SCENARIOS[sc]) {
+      // holdfast with and without admission control (one broker per variant, like the persist scenarios)
+      for (const av of admissionVariants(opts.brokers)) {
+        if (startFailed[av.broker]) {
+          results[sc][av.key] = { ok: false, error: startFailed[av.broker] };
+          continue;
+        }
+        const runs = [];
+        for (let k = 0; k < opts.repeat; k++) {
+          log(`[${sc}] ${av.key}: starting${opts.repeat > 1 ? ` (run ${k + 1}/${opts.repeat})` : ''}`);
+          const x = await runAdmission(sc, av, defs[av.broker], { loadgen, quick: opts.quick, nice: opts.nice, brokerCore, genCore });
+          x.loadavg_after = loadAvg();
+          log(`[${sc}] ${av.key}: ${summary(sc, x)} [load ${x.loadavg_after?.join(' ')}]`);
+          runs.push(x);
+          if (x.startError) break;
+          await sleep(1000);
+        }
+        results[sc][av.key] = pickMedian(sc, runs);
+      }
+      continue;
+    }
     if (PERSIST_SCENARIOS[sc]) {
       for (const pv of persistVariants(opts.brokers)) {
         if (startFailed[pv.broker]) {
@@ -279,6 +303,7 @@ function renderMarkdown(meta, results, rawFile) {
   });
   const mainScenarios = Object.keys(results).some((sc) => SCENARIOS[sc]);
   const persist = renderPersistTable(results);
+  const admission = renderAdmissionSection(results);
   return [
     '## Side by side: holdfast vs Mosquitto vs Aedes (`npm run bench`)',
     '',
@@ -304,6 +329,7 @@ function renderMarkdown(meta, results, rawFile) {
         ]
       : []),
     ...(persist ? ['', ...renderPersistSection(results, persist)] : []),
+    ...(admission.length ? ['', ...admission] : []),
     '',
     '"—" = not run; "n/a" = failed or not measurable (reason below); † = broker process died during the scenario.',
     ...(notes ? ['', 'Notes:', '', notes] : []),

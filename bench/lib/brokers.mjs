@@ -31,17 +31,24 @@ export function brokerDefs(repo) {
         if (!fs.existsSync(path.join(repo, 'dist/app/cli.js'))) return 'dist/app/cli.js missing (run npm run build)';
         return null;
       },
-      /** `variant.durability` (persist scenarios): a config file with that store durability. */
+      /**
+       * `variant.durability` (persist scenarios): a config file with that store durability;
+       * `variant.settings` (storm-admission): a config file with these dotted keys;
+       * `variant.configText` (platform): this YAML as the config file.
+       */
       command(port, dir, variant = {}) {
         const args = [
           path.join(repo, 'bin/holdfast.js'), 'start',
           '--mqtt-port', String(port), '--ws-port', '0', '--http-port', '0', '--data-dir', dir,
         ];
-        if (variant.durability) {
-          // Queues unbounded in practice (the default 10,000 would drop the oldest of a long
-          // offline backlog: that would measure the queue limit, not the store).
+        // Persist: queues unbounded in practice (the default 10,000 would drop the oldest of a
+        // long offline backlog: that would measure the queue limit, not the store).
+        const text = variant.configText ? variant.configText
+          : variant.durability ? holdfastPersistConfig(variant.durability)
+          : variant.settings && Object.keys(variant.settings).length ? holdfastConfigYaml(variant.settings) : null;
+        if (text) {
           const conf = path.join(dir, 'holdfast.yaml');
-          fs.writeFileSync(conf, `${holdfastPersistConfig(variant.durability)}\n`);
+          fs.writeFileSync(conf, `${text}\n`);
           args.push('--config', conf);
         }
         return { cmd: process.execPath, args };
@@ -93,9 +100,14 @@ export function holdfastPersistSettings(durability) {
 
 /** The same as a YAML config file. */
 export function holdfastPersistConfig(durability) {
+  return holdfastConfigYaml(holdfastPersistSettings(durability));
+}
+
+/** `{ 'section.key': value }` (one level of sections, keys of a section together) as a YAML config file. */
+export function holdfastConfigYaml(settings) {
   const out = [];
   let section = '';
-  for (const [key, value] of Object.entries(holdfastPersistSettings(durability))) {
+  for (const [key, value] of Object.entries(settings)) {
     const [top, leaf] = key.split('.');
     if (top !== section) out.push(`${(section = top)}:`);
     out.push(`  ${leaf}: ${value}`);

@@ -3,6 +3,9 @@
  *
  * Build: cc -O2 -std=c11 -o bench/build/loadgen bench/loadgen/loadgen.c
  * Modes: fanin | fanout | latency | idle | storm | persist  (see bench/README.md)
+ * storm also takes --mqtt 5 (MQTT 5 CONNECT), --retry-ms / --retry-max-ms (a client refused
+ * with a CONNACK reason code reconnects after a random delay in [min, max]) and --storm-s
+ * (no new attempt after that); it reports every CONNACK code and a timeline (issue 6).
  *
  * Output: lines starting with '#' are progress marks for the runner
  * ("#mark measure_start", "#mark measure_end", "#ready"); every line starting
@@ -39,7 +42,7 @@
 #define TAG_STDIN 0xFFFFFFF1u
 
 enum { R_SUB = 1, R_PUB = 2, R_IDLE = 3 };
-enum { S_NEW = 0, S_WAIT_CONNACK, S_WAIT_SUBACK, S_READY, S_CLOSED, S_FAILED };
+enum { S_NEW = 0, S_WAIT_CONNACK, S_WAIT_SUBACK, S_READY, S_CLOSED, S_FAILED, S_RETRY };
 enum { F_REFUSED = 0, F_RESET, F_EOF, F_TIMEOUT, F_CONNACK_RC, F_SUBACK_FAIL, F_SOCKET, F_OTHER, F_COUNT };
 static const char *FAIL_NAMES[F_COUNT] = {"refused", "reset", "closed_by_broker", "timeout",
                                           "connack_refused", "suback_failed", "socket_error", "other"};
@@ -69,7 +72,14 @@ static struct {
   const char *sub_id; /* persist: client id prefix of the persistent subscribers */
   int expect_kill;    /* persist: the runner kills the broker during the publish phase */
   double quiet_s;     /* persist: end the drain after this long without a message */
+  int mqtt;           /* storm/idle: protocol level of the CONNECT (4 = 3.1.1, 5) */
+  double retry_ms;    /* storm: a refused client (CONNACK code != 0) retries after [retry_ms, */
+  double retry_max_ms; /*        retry_max_ms]; 0 = no retry (a refusal is a failure) */
+  double storm_s;     /* storm: no attempt starts after this (0 = until --timeout-s) */
+  double timeline_ms; /* storm: width of the CONNACK timeline buckets */
+  int storm_hold;     /* storm: after the result, print "#ready" and keep the connections until a stdin line */
 } opt = {
+    .mqtt = 4, .retry_ms = 0, .retry_max_ms = 0, .storm_s = 0, .timeline_ms = 100,
     .sub_id = "lg-persist-sub", .expect_kill = 0, .quiet_s = 2,
     .rcvlowat = 65536,
     .host = "127.0.0.1", .port = 1883, .qos = 0, .publishers = 8, .subscribers = 1000,
@@ -111,6 +121,9 @@ typedef struct conn {
   bool persistent, resume;
   int session_present;
   uint64_t got_acked; /* distinct acknowledged messages received */
+  /* storm: attempts made, when the next one is due (S_RETRY) */
+  uint32_t attempts;
+  uint64_t retry_at;
 } conn;
 
 static conn *conns;
@@ -132,6 +145,14 @@ static int ntracks;
 static track_t *sub_tracks; /* persist: per subscriber x publisher, what that subscriber received */
 
 static uint64_t c_fail[F_COUNT];
+static uint64_t c_connack_rc[256]; /* every CONNACK received, by return / reason code */
+/* storm: CONNACKs over time (buckets of opt.timeline_ms from the storm start) and refused attempts */
+static uint32_t *tl_ok, *tl_refused;
+static uint32_t tl_n;
+static uint64_t tl_t0, tl_bucket_ns;
+static uint64_t *ref_lat;
+static size_t ref_n, ref_cap;
+static uint64_t c_attempts, c_retry_pending;
 static uint64_t c_ready, c_connecting, c_closed_after_ready;
 static uint64_t c_sent_win, c_acked_win, c_recv_win, c_recv_total, c_foreign, c_unexpected_ack;
 static uint64_t c_window_stalls;
@@ -163,7 +184,7 @@ static void *xrealloc(void *p, size_t n) {
 }
 
 /* ------------------------------------------------------------------ JSON output */
-static char jbuf[16384];
+static char jbuf[65536];
 static size_t jlen;
 static void jraw(const char *fmt, ...) {
   va_list ap;
@@ -311,10 +332,11 @@ static void queue_connect(conn *c) {
   uint8_t b[192], body[160];
   size_t n = 0;
   n += enc_str(body + n, "MQTT", 4);
-  body[n++] = 4;                             /* protocol level 3.1.1 */
+  body[n++] = (uint8_t)opt.mqtt;             /* protocol level: 4 = 3.1.1, 5 = MQTT 5 */
   body[n++] = c->persistent ? 0x00 : 0x02;   /* clean session 0 for persistent subscribers */
   body[n++] = (uint8_t)(opt.keepalive >> 8);
   body[n++] = (uint8_t)opt.keepalive;
+  if (opt.mqtt == 5) body[n++] = 0;          /* MQTT 5: no CONNECT properties */
   n += enc_str(body + n, cid, (size_t)cl);
   size_t h = 0;
   b[h++] = 0x10;
@@ -441,6 +463,8 @@ static int conn_flush(conn *c) {
 
 static void conn_open(conn *c) {
   c->t_start = now_ns();
+  c->attempts++;
+  c_attempts++;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     c->state = S_FAILED;
@@ -610,6 +634,26 @@ static void on_puback(conn *c, uint16_t pid, uint64_t now) {
   }
 }
 
+/* storm: a CONNACK with a refusal code. Without --retry-ms it is a failure; with it the client
+ * closes and tries again after a random delay, unless the storm window (--storm-s) is over. */
+static void storm_refused(conn *c, uint64_t now) {
+  if (ref_n == ref_cap) {
+    ref_cap = ref_cap ? ref_cap * 2 : 65536;
+    ref_lat = xrealloc(ref_lat, ref_cap * sizeof *ref_lat);
+  }
+  ref_lat[ref_n++] = now - c->t_start;
+  if (opt.retry_ms <= 0) {
+    conn_close(c, F_CONNACK_RC);
+    return;
+  }
+  conn_close(c, -1);
+  double span = opt.retry_max_ms > opt.retry_ms ? opt.retry_max_ms - opt.retry_ms : 0;
+  double delay = opt.retry_ms + span * ((double)rand() / ((double)RAND_MAX + 1.0));
+  c->retry_at = now + (uint64_t)(delay * 1e6);
+  c->state = S_RETRY;
+  c_retry_pending++;
+}
+
 static int sub_rcvlowat; /* fan-in: wake the subscriber per 64 KiB, not per message */
 static void on_ready(conn *c) {
   if (c->role == R_SUB && sub_rcvlowat > 0)
@@ -624,8 +668,16 @@ static void dispatch(conn *c, uint8_t h, const uint8_t *b, uint32_t rl, uint64_t
     case 2: /* CONNACK */
       if (c->state != S_WAIT_CONNACK) return;
       c->t_connack = now;
+      if (rl >= 2) c_connack_rc[b[1]]++;
+      if (tl_ok && rl >= 2) {
+        uint64_t k = (now - tl_t0) / tl_bucket_ns;
+        if (k >= tl_n) k = tl_n - 1;
+        if (b[1] == 0) tl_ok[k]++;
+        else tl_refused[k]++;
+      }
       if (rl < 2 || b[1] != 0) {
-        conn_close(c, F_CONNACK_RC);
+        if (tl_ok) storm_refused(c, now);
+        else conn_close(c, F_CONNACK_RC);
         return;
       }
       c->session_present = b[0] & 1;
@@ -1156,27 +1208,73 @@ static void mode_storm(void) {
   uint32_t n = (uint32_t)opt.connections;
   alloc_conns(n);
   for (uint32_t i = 0; i < n; i++) conns[i].role = R_IDLE;
+  srand((unsigned)getpid());
+  tl_bucket_ns = (uint64_t)(opt.timeline_ms * 1e6);
+  if (tl_bucket_ns < 1000000) tl_bucket_ns = 1000000;
+  tl_n = (uint32_t)((opt.timeout_s * 1e9) / (double)tl_bucket_ns) + 2;
+  tl_ok = calloc(tl_n, sizeof *tl_ok);
+  tl_refused = calloc(tl_n, sizeof *tl_refused);
+  if (!tl_ok || !tl_refused) die("oom");
   uint64_t t0 = now_ns();
+  tl_t0 = t0;
   getrusage(RUSAGE_SELF, &ru_ms);
   t_ms = t0;
   for (uint32_t i = 0; i < n; i++) conn_open(&conns[i]); /* all at once, no pacing */
   double fire_ms = (now_ns() - t0) / 1e6;
   uint64_t deadline = t0 + (uint64_t)(opt.timeout_s * 1e9);
-  while (c_connecting > 0 && now_ns() < deadline) loop_once(ms_until(deadline, 50));
+  uint64_t window_end = opt.storm_s > 0 ? t0 + (uint64_t)(opt.storm_s * 1e9) : deadline;
+  uint64_t gave_up = 0, last_scan = 0;
+  while ((c_connecting > 0 || c_retry_pending > 0) && now_ns() < deadline) {
+    uint64_t now = now_ns();
+    if (c_retry_pending > 0 && (now - last_scan >= 2000000 || now >= window_end)) { /* due retries, every 2 ms */
+      last_scan = now;
+      for (uint32_t i = 0; i < n; i++) {
+        conn *c = &conns[i];
+        if (c->state != S_RETRY || (c->retry_at > now && now < window_end)) continue;
+        c_retry_pending--;
+        if (now >= window_end) { /* the storm is over: refused (and told so), not retried */
+          c->state = S_FAILED;
+          gave_up++;
+        } else {
+          conn_open(c);
+        }
+      }
+    }
+    loop_once(c_retry_pending > 0 ? 2 : ms_until(deadline, 50));
+  }
   t_me = now_ns();
   getrusage(RUSAGE_SELF, &ru_me);
-  for (uint32_t i = 0; i < n; i++)
+  for (uint32_t i = 0; i < n; i++) {
     if (conns[i].state == S_WAIT_CONNACK) conn_close(&conns[i], F_TIMEOUT);
-  uint64_t last = t0;
-  for (uint32_t i = 0; i < n; i++)
+    else if (conns[i].state == S_RETRY) { conns[i].state = S_FAILED; gave_up++; }
+  }
+  uint64_t last = t0, first_ok = 0, last_ok = 0;
+  for (uint32_t i = 0; i < n; i++) {
     if (conns[i].t_connack > last) last = conns[i].t_connack;
+    if (conns[i].state != S_READY) continue;
+    uint64_t t = conns[i].t_connack - t0;
+    if (!first_ok || t < first_ok) first_ok = t;
+    if (t > last_ok) last_ok = t;
+  }
   uint64_t *ct;
   size_t nct;
   connect_times(&ct, &nct);
-  uint64_t failed = 0;
-  for (int i = 0; i < F_COUNT; i++) failed += c_fail[i];
+  uint64_t *adm = malloc(n * sizeof(uint64_t) + 1), *wait = malloc(n * sizeof(uint64_t) + 1);
+  size_t nadm = 0;
+  if (!adm || !wait) die("oom");
+  for (uint32_t i = 0; i < n; i++)
+    if (conns[i].state == S_READY) {
+      adm[nadm] = conns[i].t_connack - conns[i].t_start; /* this (admitted) attempt */
+      wait[nadm++] = conns[i].t_connack - t0;             /* since the storm began */
+    }
+  uint64_t failed = 0, no_connack = 0;
+  for (int i = 0; i < F_COUNT; i++) {
+    failed += c_fail[i];
+    if (i != F_CONNACK_RC) no_connack += c_fail[i];
+  }
   jbegin();
   ju("connections", n);
+  ju("mqtt", (uint64_t)opt.mqtt);
   ju("ok", c_ready);
   ju("failed", failed);
   jd("fire_ms", fire_ms);
@@ -1186,10 +1284,49 @@ static void mode_storm(void) {
   /* p99 over all attempts, failures counted as infinitely slow */
   if (failed * 100 > n) js("connect_p99_all", "failed>1%");
   else jd("connect_p99_all_ms", nct ? pct_ms(ct, nct, 99.0 * n / nct > 100 ? 100 : 99.0 * n / nct) : -1);
+  /* admission (issue 6): the admitted attempts, the refused ones, and sockets closed without a CONNACK */
+  ju("attempts", c_attempts);
+  ju("no_connack", no_connack);
+  ju("gave_up", gave_up);
+  jd("retry_ms", opt.retry_ms);
+  jd("retry_max_ms", opt.retry_max_ms);
+  jd("storm_s", opt.storm_s);
+  jd("admitted_first_ms", first_ok / 1e6);
+  jd("admitted_last_ms", last_ok / 1e6);
+  j_lat("admitted_connect", adm, nadm);
+  j_lat("admitted_wait", wait, nadm);
+  j_lat("refused_connect", ref_lat, ref_n);
+  jraw(",\"connack_codes\":{");
+  bool firstc = true;
+  for (int i = 0; i < 256; i++) {
+    if (!c_connack_rc[i]) continue;
+    jraw("%s\"%d\":%llu", firstc ? "" : ",", i, (unsigned long long)c_connack_rc[i]);
+    firstc = false;
+  }
+  jraw("}");
+  uint32_t used = 0;
+  for (uint32_t k = 0; k < tl_n; k++)
+    if (tl_ok[k] || tl_refused[k]) used = k + 1;
+  jd("timeline_ms", tl_bucket_ns / 1e6);
+  jraw(",\"timeline_ok\":[");
+  for (uint32_t k = 0; k < used; k++) jraw("%s%u", k ? "," : "", tl_ok[k]);
+  jraw("],\"timeline_refused\":[");
+  for (uint32_t k = 0; k < used; k++) jraw("%s%u", k ? "," : "", tl_refused[k]);
+  jraw("]");
   j_cpu_window();
   j_fail();
   jend();
   free(ct);
+  free(adm);
+  free(wait);
+  if (opt.storm_hold) {
+    /* the runner reads the broker's figures before thousands of connections close at our exit */
+    mark("ready");
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_STDIN};
+    epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev);
+    uint64_t hold_end = now_ns() + (uint64_t)(opt.hold_s * 1e9);
+    while (!stdin_released && !got_signal && now_ns() < hold_end) loop_once(ms_until(hold_end, 200));
+  }
 }
 
 /* ------------------------------------------------------------------ persist mode */
@@ -1373,7 +1510,9 @@ static void usage(void) {
           "  [--inflight N (QoS1 window per publisher)] [--rate MSG_PER_S] [--connections N]\n"
           "  [--connect-inflight N] [--keepalive S] [--hold-s S] [--drain-s S] [--timeout-s S]\n"
           "  [--hard-timeout-s S] [--prefix CLIENT_ID_PREFIX] [--rcvlowat BYTES (fanin sub, 0=off)]\n"
-          "  persist: [--sub-id ID] [--expect-kill 0|1] [--quiet-s S]\n");
+          "  persist: [--sub-id ID] [--expect-kill 0|1] [--quiet-s S]\n"
+          "  storm: [--mqtt 4|5] [--retry-ms MIN] [--retry-max-ms MAX] [--storm-s S] [--timeline-ms MS]\n"
+          "         [--hold 1 (then --hold-s S): keep the connections after the result until a stdin line]\n");
   exit(2);
 }
 
@@ -1407,6 +1546,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--sub-id")) opt.sub_id = v;
     else if (!strcmp(k, "--expect-kill")) opt.expect_kill = atoi(v);
     else if (!strcmp(k, "--quiet-s")) opt.quiet_s = atof(v);
+    else if (!strcmp(k, "--mqtt")) opt.mqtt = atoi(v);
+    else if (!strcmp(k, "--retry-ms")) opt.retry_ms = atof(v);
+    else if (!strcmp(k, "--retry-max-ms")) opt.retry_max_ms = atof(v);
+    else if (!strcmp(k, "--storm-s")) opt.storm_s = atof(v);
+    else if (!strcmp(k, "--timeline-ms")) opt.timeline_ms = atof(v);
+    else if (!strcmp(k, "--hold")) opt.storm_hold = atoi(v);
     else usage();
   }
   if (opt.payload < 24) opt.payload = 24;
@@ -1414,6 +1559,8 @@ int main(int argc, char **argv) {
   if (opt.window < 1) opt.window = 1;
   if (opt.window > 30000) opt.window = 30000;
   if (opt.connect_inflight < 1) opt.connect_inflight = 1;
+  if (opt.mqtt != 4 && opt.mqtt != 5) die("--mqtt must be 4 (3.1.1) or 5");
+  if (opt.mqtt == 5 && strcmp(opt.mode, "storm") && strcmp(opt.mode, "idle")) die("--mqtt 5 is only supported by storm and idle");
 
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -1428,7 +1575,7 @@ int main(int argc, char **argv) {
   if (opt.hard_timeout_s <= 0) {
     double base = opt.timeout_s + opt.warmup_s + opt.duration_s + opt.drain_s + 30;
     if (!strcmp(opt.mode, "idle")) base = opt.timeout_s + opt.hold_s + 30;
-    if (!strcmp(opt.mode, "storm")) base = opt.timeout_s + 30;
+    if (!strcmp(opt.mode, "storm")) base = opt.timeout_s + 30 + (opt.storm_hold ? opt.hold_s : 0);
     if (!strcmp(opt.mode, "persist")) base += 2 * opt.timeout_s + 90; /* reconnects, a restart, the 60 s ack wait */
     opt.hard_timeout_s = base;
   }

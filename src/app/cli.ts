@@ -1,11 +1,15 @@
 /**
- * The `holdfast` command line (INTERFACES.md): start, passwd, config check, store, slo, --help,
- * --version. `main` returns the exit code; bin/holdfast.js exits with it.
+ * The `holdfast` command line (INTERFACES.md): start, passwd, config check, store, slo, and
+ * on the admin API devices, shadow, cmd, simulate; --help, --version. `main` returns the exit code; bin/holdfast.js exits with it.
  */
 import { storeCommand } from './commands/store.js';
+import { cmdCommand } from './commands/cmd.js';
 import { configCommand } from './commands/config-check.js';
+import { devicesCommand } from './commands/devices.js';
 import { processIO, type CliIO } from './commands/io.js';
 import { passwdCommand } from './commands/passwd.js';
+import { shadowCommand } from './commands/shadow.js';
+import { simulateCommand } from './commands/simulate.js';
 import { sloCommand } from './commands/slo.js';
 import { startCommand } from './commands/start.js';
 import { MAIN_USAGE } from './commands/usage.js';
@@ -19,6 +23,10 @@ const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> =
   config: configCommand,
   store: storeCommand,
   slo: sloCommand,
+  devices: devicesCommand,
+  shadow: shadowCommand,
+  cmd: cmdCommand,
+  simulate: simulateCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {

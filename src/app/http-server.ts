@@ -1,6 +1,5 @@
 /**
- * The operator's HTTP endpoints (INTERFACES.md, docs/observability.md), on node:http for
- * now (the admin API will bring fastify):
+ * The operator's HTTP endpoints (INTERFACES.md, docs/observability.md), on node:http:
  * - GET /livez   200 while the process serves requests at all.
  * - GET /readyz  200 only when ready (listeners open, store writable, not shedding, not
  *                draining), else 503; `?verbose` lists every condition.
@@ -8,6 +7,9 @@
  *                `?verbose` renders it as text lines for a person.
  * - GET /metrics Prometheus text format (when metrics are enabled).
  * - GET /api/slo the SLO engine's budgets, burn rates and alerts (when enabled).
+ * - /api/bans   flapping bans (bearer token).
+ * - /api/...     every other /api/ path goes to the admin API (fastify, src/app/api/admin-api.ts)
+ *                when one is given; it has its own auth, errors and /api/openapi.json.
  * Anything else: 404 (405 for a method other than GET/HEAD) with a JSON body. API calls
  * are traced when a tracer is given (sampled, or carrying a sampled `traceparent`, or failed).
  */
@@ -34,6 +36,20 @@ export interface HttpServerDeps {
   bans?: BanAdmin;
   /** Bearer tokens for the admin endpoints. */
   tokens?: readonly { token: string; role: 'admin' | 'read' }[];
+  /** The admin API: serves every /api/ path but /api/slo and /api/bans (absent = those 404). */
+  api?: MountedApi;
+}
+
+/** What the server needs of the admin API (src/app/api/admin-api.ts AdminApi). */
+export interface MountedApi {
+  ready(): Promise<void>;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  close(): Promise<void>;
+}
+
+/** The /api/ paths this server keeps answering itself, exactly as before the admin API. */
+function isProbeServerPath(path: string): boolean {
+  return path === '/api/slo' || path === '/api/bans' || path.startsWith('/api/bans/');
 }
 
 export interface BanAdmin {
@@ -98,6 +114,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpServer
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname;
   const verbose = url.searchParams.has('verbose');
+  if (deps.api !== undefined && path.startsWith('/api/') && !isProbeServerPath(path)) return deps.api.handle(req, res);
   if (deps.bans !== undefined && (path === '/api/bans' || path.startsWith('/api/bans/'))) return routeBans(req, res, path, deps);
   const known = ROUTES.has(path) && (path !== '/metrics' || deps.metrics !== undefined) && (path !== '/api/slo' || deps.slo !== undefined);
   if (!known) return send(res, 404, { error: 'not_found', message: `no route for ${path}` });
@@ -162,7 +179,8 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
   server.requestTimeout = 15_000;
 
   return {
-    listen(port, host) {
+    async listen(port, host) {
+      await deps.api?.ready();
       return new Promise((resolve, reject) => {
         const onError = (err: NodeJS.ErrnoException): void => {
           if (err.code === 'EADDRINUSE') {
@@ -181,7 +199,9 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
         });
       });
     },
-    close() {
+    async close() {
+      // Pending long-polls answer (503) before their connections are dropped below.
+      await deps.api?.close().catch((err: unknown) => deps.logger.warn({ err }, 'closing the admin API failed'));
       return new Promise((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());

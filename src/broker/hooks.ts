@@ -95,5 +95,7 @@ export interface Hooks {
   /** Observers: must not throw and must not block; errors are logged and swallowed. */
   onConnected?(client: ClientInfo, sessionPresent: boolean): void;
   onDisconnected?(client: ClientInfo, cause: DisconnectCause, reasonCode: number): void;
+  /** After a SUBACK: the filters that were granted (e.g. the platform pushes a shadow delta once a device listens). */
+  onSubscribed?(client: ClientInfo, filters: readonly string[]): void;
   onMessagePublished?(client: ClientInfo | undefined, topic: string, qos: QoS, payloadBytes: number): void;
 }

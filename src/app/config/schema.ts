@@ -13,6 +13,8 @@ import { DEFAULT_BROKER_CONFIG as D } from '../../broker/config.js';
 import { isValidTopicFilter } from '../../broker/routing/index.js';
 import { parsePasswordHash } from '../../platform/auth/index.js';
 import { LOG_LEVELS } from '../../observability/logger.js';
+import { bridgesSchema } from '../../platform/bridges/bridges-config.js';
+import { platform } from './platform-schema.js';
 
 const uint = (max: number) => z.int().min(0).max(max);
 const positive = (max: number) => z.int().min(1).max(max);
@@ -398,6 +400,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   observability: observability.prefault({}),
   slo: slo.prefault({}),
+  bridges: bridgesSchema.prefault({}),
+  platform: platform.prefault({}),
   dataDir: z.string().min(1).default('./data').describe('Directory for persistent state; created at start-up.'),
   store: z
     .strictObject({

@@ -36,6 +36,17 @@ export function handleSubscribe(ch: Channel, p: SubscribePacket): void {
   ch.send({ type: 9, packetId: p.packetId, reasonCodes: codes }); // MQTT-3.8.4-1, -5
   const session = ch.session!;
   for (const sub of retainedFor) broker.deliverRetained(session, sub);
+  const observer = broker.hooks.onSubscribed;
+  if (observer !== undefined) {
+    const granted = p.subscriptions.filter((_s, i) => codes[i] < 0x80).map((s) => s.topic);
+    if (granted.length > 0) {
+      try {
+        observer(ch.client!, granted);
+      } catch (err) {
+        broker.logger.error({ err }, 'onSubscribed hook failed');
+      }
+    }
+  }
 }
 
 function subscribeOne(ch: Channel, s: Subscription, subId: number | undefined, retainedFor: StoredSubscription[]): number {
