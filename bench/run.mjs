@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: holdfast vs Mosquitto vs Aedes, side by side, driven by the C load generator.
 // Usage: npm run bench -- [--quick] [--brokers holdfast,mosquitto,aedes]
-//          [--scenarios fanin0,fanin1,fanout,latency,idle,storm,persist-fanin,persist-crash,storm-admission]
+//          [--scenarios fanin0,fanin1,fanout,latency,idle,storm,persist-fanin,persist-crash,storm-admission,platform]
 //          [--nice -20] [--write|--no-write]
 // See bench/README.md. Not part of `npm test`.
 import { execFileSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { ADMISSION_SCENARIOS, admissionSummary, admissionVariants, renderAdmissi
 import { brokerDefs, holdfastPersistSettings, mosquittoPersistConfig, startBroker } from './lib/brokers.mjs';
 import { carryOver } from './lib/carry.mjs';
 import { PERSIST_SCENARIOS, persistVariants, runPersist } from './lib/persist.mjs';
+import { PLATFORM_SCENARIOS, platformSummary, platformVariants, renderPlatformSection, runPlatform } from './lib/platform.mjs';
 import { renderCpuTable, renderNotes, renderPersistTable, renderTable, writeBlock } from './lib/report.mjs';
 import { SCENARIOS, runScenario } from './lib/scenarios.mjs';
 import { commandOutput, has, hasCommand, loadAvg, sleep, sysctlTrySet } from './lib/sys.mjs';
@@ -20,7 +21,7 @@ import { commandOutput, has, hasCommand, loadAvg, sleep, sysctlTrySet } from './
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const ALL_BROKERS = ['holdfast', 'mosquitto', 'aedes'];
-const ALL_SCENARIOS = [...Object.keys(SCENARIOS), ...Object.keys(PERSIST_SCENARIOS), ...Object.keys(ADMISSION_SCENARIOS)];
+const ALL_SCENARIOS = [...Object.keys(SCENARIOS), ...Object.keys(PERSIST_SCENARIOS), ...Object.keys(ADMISSION_SCENARIOS), ...Object.keys(PLATFORM_SCENARIOS)];
 
 function parseArgs(argv) {
   const o = { brokers: ALL_BROKERS, scenarios: ALL_SCENARIOS, quick: false, nice: -20, write: null, repeat: 1,
@@ -69,6 +70,7 @@ const log = (m) => process.stderr.write(`${m}\n`);
 function summary(sc, x) {
   if (x.error) return `n/a: ${x.error}`;
   if (ADMISSION_SCENARIOS[sc]) return admissionSummary(x);
+  if (PLATFORM_SCENARIOS[sc]) return platformSummary(x);
   const r = x.result;
   const g = has(r.loadgen_cpu_util) ? ` (loadgen cpu ${(r.loadgen_cpu_util * 100).toFixed(0)}%)` : '';
   if (PERSIST_SCENARIOS[sc]) {
@@ -132,6 +134,7 @@ const PRIMARY = {
   'persist-fanin': (x) => x.result?.e2e_rate,
   'persist-crash': (x) => x.result?.lost,
   'storm-admission': (x) => x.result?.admitted_connect_p99_ms,
+  platform: (x) => x.result?.commands?.p99_ms,
 };
 
 async function main() {
@@ -193,6 +196,27 @@ async function main() {
   const startFailed = {};
   for (const sc of opts.scenarios) {
     results[sc] = {};
+    if (PLATFORM_SCENARIOS[sc]) {
+      // holdfast only: one broker per auth variant (bench/lib/platform.mjs)
+      for (const pv of platformVariants(opts.brokers)) {
+        if (startFailed[pv.broker]) {
+          results[sc][pv.key] = { ok: false, error: startFailed[pv.broker] };
+          continue;
+        }
+        const runs = [];
+        for (let k = 0; k < opts.repeat; k++) {
+          log(`[${sc}] ${pv.key}: starting${opts.repeat > 1 ? ` (run ${k + 1}/${opts.repeat})` : ''}`);
+          const x = await runPlatform(sc, pv, defs[pv.broker], { quick: opts.quick, nice: opts.nice, brokerCore, genCore });
+          x.loadavg_after = loadAvg();
+          log(`[${sc}] ${pv.key}: ${summary(sc, x)} [load ${x.loadavg_after?.join(' ')}]`);
+          runs.push(x);
+          if (x.startError) break;
+          await sleep(1000);
+        }
+        results[sc][pv.key] = pickMedian(sc, runs);
+      }
+      continue;
+    }
     if (ADMISSION_SCENARIOS[sc]) {
       // holdfast with and without admission control (one broker per variant, like the persist scenarios)
       for (const av of admissionVariants(opts.brokers)) {
@@ -304,6 +328,7 @@ function renderMarkdown(meta, results, rawFile) {
   const mainScenarios = Object.keys(results).some((sc) => SCENARIOS[sc]);
   const persist = renderPersistTable(results);
   const admission = renderAdmissionSection(results);
+  const platform = renderPlatformSection(results);
   return [
     '## Side by side: holdfast vs Mosquitto vs Aedes (`npm run bench`)',
     '',
@@ -330,6 +355,7 @@ function renderMarkdown(meta, results, rawFile) {
       : []),
     ...(persist ? ['', ...renderPersistSection(results, persist)] : []),
     ...(admission.length ? ['', ...admission] : []),
+    ...(platform.length ? ['', ...platform] : []),
     '',
     '"—" = not run; "n/a" = failed or not measurable (reason below); † = broker process died during the scenario.',
     ...(notes ? ['', 'Notes:', '', notes] : []),

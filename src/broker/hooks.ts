@@ -72,9 +72,11 @@ export type DisconnectCause =
 export interface Hooks {
   /**
    * Called for every CONNECT after the cheap checks. The signal aborts at the connect
-   * deadline. Absent = everyone is allowed.
+   * deadline. A synchronous answer (no promise) is taken at once, without arming a
+   * deadline (the fast path for brokers that check nothing expensive). Absent = everyone
+   * is allowed.
    */
-  authenticate?(req: AuthRequest, signal: AbortSignal): Promise<AuthResult>;
+  authenticate?(req: AuthRequest, signal: AbortSignal): Promise<AuthResult> | AuthResult;
   /**
    * Enhanced authentication (MQTT5 4.12). Called when CONNECT carries an Authentication
    * Method. A method the hook does not support must return fail with 0x8C. Absent =

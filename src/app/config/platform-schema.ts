@@ -77,8 +77,28 @@ const platformPresence = z.strictObject({
   maxPendingWrites: positive(10_000_000).default(100_000).describe('Devices with a presence record waiting to be stored, at most; beyond it writes are dropped and counted.'),
 });
 
+const platformShadows = z.strictObject({
+  maxBytes: positive(16 * 1024 * 1024).default(8192).describe('Cap of each shadow document (desired, reported) as JSON (bytes).'),
+  historyLimit: uint(10_000).default(10).describe('Changes kept in each shadow history.'),
+});
+
+const platformCommands = z.strictObject({
+  defaultTimeoutMs: positive(86_400_000)
+    .default(30_000)
+    .describe('Deadline of a command when none is given: to be sent by then, and per attempt to be acknowledged.'),
+  maxAttempts: positive(100).default(3).describe('Sends of a command before it fails.'),
+  window: positive(1000).default(1).describe('Commands in flight (sent, not acknowledged) per device; 1 = strictly one after the other.'),
+  maxQueuedPerDevice: positive(1_000_000).default(100).describe('Queued + in-flight commands per device; beyond it a new one is refused (429).'),
+  retryBackoffMs: positive(3_600_000)
+    .default(1_000)
+    .describe('A command that reached no subscriber (device connected, not subscribed yet) is tried again after this.'),
+});
+
 export const platform = z.strictObject({
+  enabled: z.boolean().default(true).describe('Device registry, per-device auth and ACL, presence, shadows and commands.'),
   auth: platformAuth.prefault({}),
   acl: platformAcl.prefault({}),
   presence: platformPresence.prefault({}),
+  shadows: platformShadows.prefault({}),
+  commands: platformCommands.prefault({}),
 });

@@ -64,6 +64,8 @@ export class Channel implements SessionSink, PressureWaiter {
   publishBucket: TokenBucket | undefined;
   private throttled = false;
   private overloaded = false;
+  /** The publish read when overload level 2 began: handled when it ends. */
+  private heldPublish: PublishPacket | undefined;
   private acks: AckQueue | undefined;
   private maxOut = Infinity;
   /** Tracing (trace-flow.ts): this client is sampled; the open connect span of a sampled client. */
@@ -112,9 +114,14 @@ export class Channel implements SessionSink, PressureWaiter {
     }
     switch (p.type) {
       case 3:
+        if (!this.broker.admission.admitPublishes()) {
+          // Overload level 2: this publish waits with the rest (handled when the level drops).
+          this.heldPublish = p;
+          this.pauseForOverload();
+          return false;
+        }
         handlePublish(this, p, now);
         if (this.publishBucket !== undefined) this.limitPublishRate();
-        if (!this.broker.admission.admitPublishes()) this.pauseForOverload();
         break;
       case 4:
       case 5:
@@ -207,6 +214,13 @@ export class Channel implements SessionSink, PressureWaiter {
 
   overloadRelieved(): void {
     this.overloaded = false;
+    const held = this.heldPublish;
+    this.heldPublish = undefined;
+    if (held !== undefined && this.state === 'connected') {
+      const now = this.broker.clock.now();
+      handlePublish(this, held, now);
+      if (this.publishBucket !== undefined) this.limitPublishRate();
+    }
     this.releaseInput();
   }
 

@@ -5,6 +5,7 @@
 import type { AuthPacket, ConnectPacket } from '../../codec/mqtt/packets.js';
 import { RC } from '../../codec/mqtt/reason-codes.js';
 import type { AuthResult, ClientInfo, EnhancedAuthResult } from '../hooks.js';
+import { HoldfastError } from '../../errors/index.js';
 import { TokenBucket } from '../../resilience/index.js';
 import type { Channel } from './channel.js';
 import { connackProperties, negotiateConnect, type Negotiated } from './connect-checks.js';
@@ -79,15 +80,31 @@ export function handleConnect(ch: Channel, p: ConnectPacket, now: number): void 
     return;
   }
   const started = broker.clock.now();
-  ch.asyncPending = true;
-  const signal = AbortSignal.timeout(connectTimeLeft(ch, now));
-  const authSpan = ch.connectSpan === undefined ? undefined : traceAuthStart(ch, undefined);
-  let settled: Promise<AuthResult>;
+  // The deadline is armed only if the hook answers asynchronously (a timer per CONNECT otherwise).
+  const controller = new AbortController();
+  const signal = controller.signal;
+  let answer: Promise<AuthResult> | AuthResult;
   try {
-    settled = hook({ client, password: p.password, connectProperties: p.properties }, signal);
+    answer = hook({ client, password: p.password, connectProperties: p.properties }, signal);
   } catch (err) {
-    settled = Promise.reject(err);
+    answer = Promise.reject(err);
   }
+  if (!(answer instanceof Promise)) {
+    broker.authBreaker.onSuccess(ticket, 0);
+    if (!answer.ok) {
+      ch.closeWith(refuse(answer.reasonCode, answer.reason ?? 'Authentication failed'), 'auth-failed');
+      return;
+    }
+    completeConnect(ch, n, p.clean, answer.username, undefined);
+    return;
+  }
+  ch.asyncPending = true;
+  const timer = setTimeout(
+    () => controller.abort(new HoldfastError('DEADLINE_EXCEEDED', 'authentication did not answer within the connect timeout')),
+    connectTimeLeft(ch, now),
+  );
+  const authSpan = ch.connectSpan === undefined ? undefined : traceAuthStart(ch, undefined);
+  const settled = answer.finally(() => clearTimeout(timer));
   withDeadline(settled, signal).then(
     (res) => {
       ch.asyncPending = false;
@@ -143,6 +160,12 @@ function runEnhancedAuth(ch: Channel, n: Negotiated | undefined, method: string,
     failAuth(ch, refuse(RC.BAD_AUTHENTICATION_METHOD, `Authentication method '${method}' is not supported`));
     return;
   }
+  // Under the same breaker as the plain authentication hook: a failing backend answers 0x88 at once.
+  const ticket = broker.authBreaker.tryAcquire();
+  if (ticket === 0) {
+    failAuth(ch, refuse(RC.SERVER_UNAVAILABLE, 'Authentication service unavailable (breaker open)'));
+    return;
+  }
   ch.asyncPending = true;
   const now = broker.clock.now();
   const signal = AbortSignal.timeout(ch.state === 'authenticating' ? connectTimeLeft(ch, now) : broker.config.mqtt.connectTimeoutMs);
@@ -156,6 +179,7 @@ function runEnhancedAuth(ch: Channel, n: Negotiated | undefined, method: string,
   withDeadline(step, signal).then(
     (res) => {
       ch.asyncPending = false;
+      broker.authBreaker.onSuccess(ticket, broker.clock.now() - now);
       endSpan(authSpan, res.status === 'fail' ? (res.reason ?? 'authentication failed') : undefined);
       if (ch.state === 'closed') return;
       ch.authStep++;
@@ -175,6 +199,7 @@ function runEnhancedAuth(ch: Channel, n: Negotiated | undefined, method: string,
     },
     (err: unknown) => {
       ch.asyncPending = false;
+      broker.authBreaker.onFailure(ticket);
       endSpan(authSpan, 'enhanced authentication hook failed');
       if (ch.state === 'closed') return;
       broker.logger.warn({ err }, 'enhanced authentication hook failed');

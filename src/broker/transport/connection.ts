@@ -249,6 +249,8 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
         s.maybeRelease();
       }
     }
+    // Bytes held back by the byte-rate throttle are not the client's silence.
+    if (this.throttleTimer !== undefined) this.channel.lastPacketAt = now;
     this.channel.check(now);
   }
 
