@@ -17,10 +17,11 @@ import { systemClock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { noopTracer, type Tracer } from '../ports/tracer.js';
 import { loadConfig, toRuntimeConfig, type EnvValues, type FlagValues, type HoldfastConfig, type RuntimeConfig } from './config/index.js';
-import { createHooks } from './hooks.js';
+import { createHooks, installPlatform } from './hooks.js';
+import type { ComposedPlatform } from '../platform/platform.js';
 import { createHttpServer, type HttpServer } from './http-server.js';
 import { BrokerObservability, createTracing } from './observability.js';
-import { createStore } from './store.js';
+import { createPlatformStore, createStore } from './store.js';
 import { VERSION } from './version.js';
 
 export interface BoundPorts {
@@ -38,6 +39,8 @@ export interface RunningHoldfast {
   readonly broker: Broker;
   /** Metrics, SLO engine, $SYS (docs/observability.md). */
   readonly observability: BrokerObservability;
+  /** The device platform (registry, credentials, shadows, commands); undefined when platform.enabled is false. */
+  readonly platform: ComposedPlatform | undefined;
   /** Broker ready, listeners open, not stopping: what /readyz reports. */
   isReady(): boolean;
   /** Every readiness condition (listeners, store, shedding, draining). */
@@ -101,6 +104,9 @@ export async function startFromConfig(
   const tracer = options.tracer ?? tracing?.tracer ?? noopTracer;
   const store = options.store ?? createStore({ dataDir: runtime.dataDir, ...runtime.store });
   const broker = new Broker(runtime.broker, { store, logger, hooks: createHooks(runtime.broker), tracer });
+  const platformStore = runtime.platform.enabled ? createPlatformStore({ dataDir: runtime.dataDir, ...runtime.store }) : undefined;
+  const platform = platformStore !== undefined ? installPlatform(broker, platformStore, runtime, logger) : undefined;
+  let platformStarted = false;
   const health = new HealthRegistry({ serviceId: 'holdfast', version: VERSION });
   const observability = new BrokerObservability({
     runtime,
@@ -143,8 +149,10 @@ export async function startFromConfig(
     const closingListeners = listeners !== undefined ? step('closing listeners', () => listeners!.close()) : undefined;
     // The SLO windows go into the store's last batch, flushed by broker.close().
     await step('stopping observability', () => observability.stop());
+    if (platform !== undefined && platformStarted) await step('stopping the platform', () => platform.stop());
     await step('closing the broker', () => broker.close());
     await closingListeners;
+    if (platformStore !== undefined) await step('closing the platform store', () => platformStore.close());
     if (http !== undefined) await step('closing the HTTP server', () => http!.close());
     if (tracing !== undefined) await step('flushing traces', () => tracing.shutdown());
     eventLoop.stop();
@@ -155,6 +163,11 @@ export async function startFromConfig(
   let bound: BoundAddresses = {};
   try {
     await broker.start();
+    if (platformStore !== undefined && platform !== undefined) {
+      await platformStore.open();
+      await platform.start();
+      platformStarted = true;
+    }
     await observability.start();
     const warmup = runtime.listeners.warmupConnections ?? 0;
     if (warmup > 0) {
@@ -208,6 +221,7 @@ export async function startFromConfig(
     logger,
     broker,
     observability,
+    platform,
     isReady,
     readiness,
     stop: () => (stopped ??= shutdown()),

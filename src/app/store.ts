@@ -4,7 +4,9 @@
 import { join } from 'node:path';
 import type { Durability, Store } from '../ports/store.js';
 import { MemoryStore } from '../adapters/persistence/memory/index.js';
-import { SqliteStore } from '../adapters/persistence/sqlite/index.js';
+import { SqlitePlatformStore, SqliteStore } from '../adapters/persistence/sqlite/index.js';
+import { MemoryPlatformStore } from '../adapters/persistence/memory/index.js';
+import type { PlatformStore } from '../ports/platform-store.js';
 
 export interface StoreOptions {
   /** Absolute data directory. */
@@ -22,4 +24,10 @@ export function storeFile(dataDir: string): string {
 export function createStore(opts: StoreOptions): Store {
   if (opts.kind === 'memory') return new MemoryStore();
   return new SqliteStore({ file: storeFile(opts.dataDir), durability: opts.durability, retryMs: opts.retryMs });
+}
+
+/** The device platform's store: `<data-dir>/platform.db`, or memory with `store.kind: memory`. */
+export function createPlatformStore(opts: StoreOptions): PlatformStore {
+  if (opts.kind === 'memory') return new MemoryPlatformStore();
+  return new SqlitePlatformStore({ file: join(opts.dataDir, 'platform.db'), durability: opts.durability });
 }

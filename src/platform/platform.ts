@@ -24,7 +24,14 @@ import { PresenceTracker } from './presence/index.js';
 import { ShadowServiceImpl } from './shadows/index.js';
 
 export interface PlatformConfig {
-  auth: { requireDevice: boolean; jwt?: JwtOptions };
+  auth: {
+    requireDevice: boolean;
+    jwt?: JwtOptions;
+    secretCacheTtlMs: number;
+    secretCacheMaxEntries: number;
+    maxConcurrentHashes: number;
+    maxWaitingHashes: number;
+  };
   acl: { templates: readonly AclTemplate[] };
   presence: { graceMs: number; maxPendingWrites: number };
   shadows: { maxBytes: number; historyLimit: number };
@@ -99,6 +106,12 @@ export function createPlatform(d: PlatformDeps): ComposedPlatform {
     identities,
     fallback,
     requireDevice: config.auth.requireDevice,
+    secrets: {
+      cacheTtlMs: config.auth.secretCacheTtlMs,
+      cacheMaxEntries: config.auth.secretCacheMaxEntries,
+      maxConcurrent: config.auth.maxConcurrentHashes,
+      maxWaiting: config.auth.maxWaitingHashes,
+    },
     ...(config.auth.jwt !== undefined ? { jwt: config.auth.jwt } : {}),
   });
   const jwtOn = config.auth.jwt !== undefined;

@@ -20,6 +20,7 @@ export interface RuntimeConfig {
   dataDir: string;
   log: HoldfastConfig['log'];
   store: HoldfastConfig['store'];
+  platform: HoldfastConfig['platform'];
   shutdownTimeoutMs: number;
   observability: HoldfastConfig['observability'];
   slo: HoldfastConfig['slo'];
@@ -104,6 +105,7 @@ export async function toRuntimeConfig(config: HoldfastConfig, cwd = process.cwd(
     dataDir: resolve(cwd, config.dataDir),
     log: { ...config.log },
     store: { ...config.store },
+    platform: structuredClone(config.platform),
     shutdownTimeoutMs: config.shutdown.timeoutMs,
     observability: structuredClone(config.observability),
     slo: structuredClone(config.slo),
