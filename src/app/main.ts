@@ -17,6 +17,7 @@ import { systemClock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { noopTracer, type Tracer } from '../ports/tracer.js';
 import { loadConfig, toRuntimeConfig, type EnvValues, type FlagValues, type HoldfastConfig, type RuntimeConfig } from './config/index.js';
+import { createAdminApi } from './api/admin-api.js';
 import { createHooks, installPlatform } from './hooks.js';
 import type { ComposedPlatform } from '../platform/platform.js';
 import { createHttpServer, type HttpServer } from './http-server.js';
@@ -202,6 +203,8 @@ export async function startFromConfig(
           lift: (clientId) => broker.admission.flap?.lift(clientId) ?? false,
         },
         tokens: runtime.httpTokens,
+        // The admin API (docs/api.md): every other /api/ path, when the platform runs.
+        ...(platform !== undefined ? { api: createAdminApi({ platform, tokens: runtime.httpTokens, logger, version: VERSION }) } : {}),
       });
       httpPort = await http.listen(runtime.http.port, runtime.http.host);
     }

@@ -13,7 +13,9 @@ import { DEFAULT_BROKER_CONFIG as D } from '../../broker/config.js';
 import { isValidTopicFilter } from '../../broker/routing/index.js';
 import { parsePasswordHash } from '../../platform/auth/index.js';
 import { LOG_LEVELS } from '../../observability/logger.js';
-import { bridgesSchema } from '../../platform/bridges/bridges-config.js';
+import { natsSinkConfigSchema } from '../../adapters/northbound/nats/nats-sink-options.js';
+import { pgSinkConfigSchema } from '../../adapters/northbound/postgres/pg-sink-options.js';
+import { createBridgesSchema } from '../../platform/bridges/bridges-config.js';
 import { platform } from './platform-schema.js';
 
 const uint = (max: number) => z.int().min(0).max(max);
@@ -400,7 +402,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   observability: observability.prefault({}),
   slo: slo.prefault({}),
-  bridges: bridgesSchema.prefault({}),
+  // The sink kinds' own options are checked (and documented) with their adapters' schemas.
+  bridges: createBridgesSchema({ nats: natsSinkConfigSchema, postgres: pgSinkConfigSchema }).prefault({}),
   platform: platform.prefault({}),
   dataDir: z.string().min(1).default('./data').describe('Directory for persistent state; created at start-up.'),
   store: z

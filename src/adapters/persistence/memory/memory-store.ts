@@ -139,6 +139,7 @@ export class MemoryStore implements Store {
     let m = this.outbox.get(entry.sink);
     if (m === undefined) this.outbox.set(entry.sink, (m = new Map()));
     m.set(entry.messageId, { ...entry, payload: Buffer.from(entry.payload) });
+    if (entry.messageId > this.maxMessageId) this.maxMessageId = entry.messageId;
   }
 
   deleteOutbox(sink: string, messageIds: readonly number[]): void {

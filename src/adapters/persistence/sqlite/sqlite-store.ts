@@ -345,6 +345,8 @@ export class SqliteStore implements Store {
 
   putOutbox(e: OutboxEntry): void {
     if (this.enqueue()) this.batch.push({ k: 'outbox', e });
+    // An outbox entry may be a message's only stored copy: its id must never be handed out again.
+    this.noteMessageId(e.messageId);
   }
   deleteOutbox(sink: string, ids: readonly number[]): void {
     if (ids.length > 0 && this.enqueue()) this.batch.push({ k: 'delOutbox', sink, ids });

@@ -59,7 +59,10 @@ export class Statements {
     this.deliveriesAfter = db.prepare(`${joined} WHERE d.client_id = ? AND d.seq > ? AND d.packet_id IS NULL ORDER BY d.seq LIMIT ?`);
     this.inflightOf = db.prepare(`${joined} WHERE d.client_id = ? AND d.packet_id IS NOT NULL ORDER BY d.seq`);
     this.allRetained = db.prepare('SELECT * FROM retained');
-    this.maxMessageId = db.prepare('SELECT max(m) AS m FROM (SELECT max(id) AS m FROM messages UNION ALL SELECT max(id) FROM retained)');
+    this.maxMessageId = db.prepare(
+      `SELECT max(m) AS m FROM (SELECT max(id) AS m FROM messages UNION ALL SELECT max(id) FROM retained
+         UNION ALL SELECT max(message_id) FROM outbox UNION ALL SELECT max(message_id) FROM dead_letters)`,
+    );
     this.purgeExpiredDeliveries = db.prepare(
       `DELETE FROM deliveries WHERE (client_id, seq) IN (
          SELECT d.client_id, d.seq FROM deliveries d JOIN messages m ON m.id = d.message_id
