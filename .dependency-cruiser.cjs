@@ -30,10 +30,10 @@ module.exports = {
     },
     {
       name: 'adapters-beyond-ports',
-      comment: 'Adapters implement ports: they may import ports, codec, errors and observability only.',
+      comment: 'Adapters implement ports: they may import ports, codec, errors, observability and resilience (no MQTT knowledge) only.',
       severity: 'error',
       from: { path: '^src/adapters/' },
-      to: { path: '^src/', pathNot: '^src/(adapters|ports|codec|errors|observability)/' },
+      to: { path: '^src/', pathNot: '^src/(adapters|ports|codec|errors|observability|resilience)/' },
     },
     {
       name: 'channel-imports-transport',

@@ -2,6 +2,7 @@
  * The resilience toolkit: small, generic protection modules with no MQTT knowledge.
  * See docs/resilience.md for what each is for and how the broker uses it.
  */
+export { abortable } from './abortable.js';
 export { AdaptiveLimit, type AdaptiveLimitCounters, type AdaptiveLimitOptions, type LimitAlgorithm } from './adaptive-limit.js';
 export { BoundedQueue, type BoundedQueueCounters, type BoundedQueueOptions, type FullPolicy, type OfferResult } from './bounded-queue.js';
 export { BreakerRegistry, type BreakerRegistryCounters, type BreakerRegistryOptions, type KeyedBreakerListener } from './breaker-registry.js';

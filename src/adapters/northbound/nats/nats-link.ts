@@ -9,7 +9,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import { HoldfastError } from '../../../errors/index.js';
 import type { Logger } from '../../../observability/logger.js';
 import type { NatsConnectionOptions } from './nats-sink-options.js';
-import { abortable } from './abortable.js';
+import { abortable } from '../../../resilience/abortable.js';
 
 export type LinkState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 

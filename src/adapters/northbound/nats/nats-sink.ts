@@ -13,7 +13,7 @@ import { headers as natsHeaders, type JetStreamClient, type MsgHdrs, type NatsCo
 import { isHoldfastError } from '../../../errors/index.js';
 import type { Logger } from '../../../observability/logger.js';
 import type { Sink, SinkMessage, SinkOutcome } from '../../../ports/sink.js';
-import { abortable } from './abortable.js';
+import { abortable } from '../../../resilience/abortable.js';
 import { NatsLink, describe, unavailable, type LinkState } from './nats-link.js';
 import { resolveNatsSinkOptions, type NatsSinkInput, type NatsSinkOptions } from './nats-sink-options.js';
 import { classifyPublishError, type PublishFailure } from './publish-errors.js';

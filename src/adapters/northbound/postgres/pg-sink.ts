@@ -12,7 +12,7 @@ import pg from 'pg';
 import { HoldfastError } from '../../../errors/index.js';
 import type { Logger } from '../../../observability/logger.js';
 import type { Sink, SinkMessage, SinkOutcome } from '../../../ports/sink.js';
-import { abortable } from './abortable.js';
+import { abortable } from '../../../resilience/abortable.js';
 import { classifyPgError, type PgFailure } from './pg-errors.js';
 import { resolvePgSinkOptions, type PgSinkInput, type PgSinkOptions } from './pg-sink-options.js';
 import { createTableSql, insertSql, qualifiedName, rowOf, type RowValue, type TableRef } from './pg-table.js';

@@ -1,7 +1,8 @@
 /**
  * Waits for `work` unless `signal` aborts first; then rejects with `onAbort()` and leaves
  * `work` to finish in the background (its result or error is dropped). The caller bounds
- * such background work (a query has its statement timeout).
+ * such background work (a NATS publish has its own timeout, a PostgreSQL query its statement
+ * timeout).
  */
 export function abortable<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
   if (signal.aborted) {
