@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: holdfast vs Mosquitto vs Aedes, side by side, driven by the C load generator.
 // Usage: npm run bench -- [--quick] [--brokers holdfast,mosquitto,aedes]
-//          [--scenarios fanin0,fanin1,fanout,latency,idle,storm,persist-fanin,persist-crash,storm-admission,platform]
+//          [--scenarios fanin0,fanin1,fanout,latency,idle,storm,persist-fanin,persist-crash,storm-admission,platform,
+//                       bridges-throughput,bridges-outage-memory] [--bridges-down-s 300]
 //          [--nice -20] [--write|--no-write]
 // See bench/README.md. Not part of `npm test`.
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADMISSION_SCENARIOS, admissionSummary, admissionVariants, renderAdmissionSection, runAdmission } from './lib/admission.mjs';
+import { BRIDGE_SCENARIOS, bridgesSummary, bridgeVariants, renderBridgesSection, runBridges } from './lib/bridges.mjs';
 import { brokerDefs, holdfastPersistSettings, mosquittoPersistConfig, startBroker } from './lib/brokers.mjs';
 import { carryOver } from './lib/carry.mjs';
 import { PERSIST_SCENARIOS, persistVariants, runPersist } from './lib/persist.mjs';
@@ -21,10 +23,10 @@ import { commandOutput, has, hasCommand, loadAvg, sleep, sysctlTrySet } from './
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const ALL_BROKERS = ['holdfast', 'mosquitto', 'aedes'];
-const ALL_SCENARIOS = [...Object.keys(SCENARIOS), ...Object.keys(PERSIST_SCENARIOS), ...Object.keys(ADMISSION_SCENARIOS), ...Object.keys(PLATFORM_SCENARIOS)];
+const ALL_SCENARIOS = [...Object.keys(SCENARIOS), ...Object.keys(PERSIST_SCENARIOS), ...Object.keys(ADMISSION_SCENARIOS), ...Object.keys(PLATFORM_SCENARIOS), ...Object.keys(BRIDGE_SCENARIOS)];
 
 function parseArgs(argv) {
-  const o = { brokers: ALL_BROKERS, scenarios: ALL_SCENARIOS, quick: false, nice: -20, write: null, repeat: 1,
+  const o = { brokers: ALL_BROKERS, scenarios: ALL_SCENARIOS, quick: false, nice: -20, write: null, repeat: 1, bridgesDownS: 300,
     out: path.join(repo, 'BENCHMARKS.md') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -42,6 +44,7 @@ function parseArgs(argv) {
     else if (a === '--brokers') o.brokers = list(val(), ALL_BROKERS, 'broker');
     else if (a === '--scenarios') o.scenarios = list(val(), ALL_SCENARIOS, 'scenario');
     else if (a === '--nice') o.nice = Number(val());
+    else if (a === '--bridges-down-s') o.bridgesDownS = Math.max(10, Math.floor(Number(val())) || 300);
     else if (a === '--repeat') o.repeat = Math.max(1, Math.floor(Number(val())) || 1);
     else if (a === '--write') o.write = true;
     else if (a === '--no-write') o.write = false;
@@ -71,6 +74,7 @@ function summary(sc, x) {
   if (x.error) return `n/a: ${x.error}`;
   if (ADMISSION_SCENARIOS[sc]) return admissionSummary(x);
   if (PLATFORM_SCENARIOS[sc]) return platformSummary(x);
+  if (BRIDGE_SCENARIOS[sc]) return bridgesSummary(sc, x);
   const r = x.result;
   const g = has(r.loadgen_cpu_util) ? ` (loadgen cpu ${(r.loadgen_cpu_util * 100).toFixed(0)}%)` : '';
   if (PERSIST_SCENARIOS[sc]) {
@@ -135,6 +139,8 @@ const PRIMARY = {
   'persist-crash': (x) => x.result?.lost,
   'storm-admission': (x) => x.result?.admitted_connect_p99_ms,
   platform: (x) => x.result?.commands?.p99_ms,
+  'bridges-throughput': (x) => x.result?.sink_rate_while_publishing,
+  'bridges-outage-memory': (x) => x.result?.rss_kib_slope_mib_per_min_2nd_half,
 };
 
 async function main() {
@@ -196,6 +202,23 @@ async function main() {
   const startFailed = {};
   for (const sc of opts.scenarios) {
     results[sc] = {};
+    if (BRIDGE_SCENARIOS[sc]) {
+      // holdfast only: one broker (and one sink) per variant (bench/lib/bridges.mjs)
+      for (const bv of bridgeVariants(sc, opts.brokers)) {
+        const runs = [];
+        for (let k = 0; k < opts.repeat; k++) {
+          log(`[${sc}] ${bv.key}: starting${opts.repeat > 1 ? ` (run ${k + 1}/${opts.repeat})` : ''}`);
+          const x = await runBridges(sc, bv, defs.holdfast, { quick: opts.quick, nice: opts.nice, brokerCore, genCore, downS: opts.bridgesDownS });
+          x.loadavg_after = loadAvg();
+          log(`[${sc}] ${bv.key}: ${summary(sc, x)} [load ${x.loadavg_after?.join(' ')}]`);
+          runs.push(x);
+          if (x.startError) break;
+          await sleep(1000);
+        }
+        results[sc][bv.key] = pickMedian(sc, runs);
+      }
+      continue;
+    }
     if (PLATFORM_SCENARIOS[sc]) {
       // holdfast only: one broker per auth variant (bench/lib/platform.mjs)
       for (const pv of platformVariants(opts.brokers)) {
@@ -329,6 +352,7 @@ function renderMarkdown(meta, results, rawFile) {
   const persist = renderPersistTable(results);
   const admission = renderAdmissionSection(results);
   const platform = renderPlatformSection(results);
+  const bridges = renderBridgesSection(results);
   return [
     '## Side by side: holdfast vs Mosquitto vs Aedes (`npm run bench`)',
     '',
@@ -356,6 +380,7 @@ function renderMarkdown(meta, results, rawFile) {
     ...(persist ? ['', ...renderPersistSection(results, persist)] : []),
     ...(admission.length ? ['', ...admission] : []),
     ...(platform.length ? ['', ...platform] : []),
+    ...(bridges.length ? ['', ...bridges] : []),
     '',
     '"—" = not run; "n/a" = failed or not measurable (reason below); † = broker process died during the scenario.',
     ...(notes ? ['', 'Notes:', '', notes] : []),

@@ -1,8 +1,9 @@
 /**
  * The `holdfast` command line (INTERFACES.md): start, passwd, config check, store, slo, and
- * on the admin API devices, shadow, cmd, simulate; --help, --version. `main` returns the exit code; bin/holdfast.js exits with it.
+ * on the admin API devices, shadow, cmd, simulate, bridges; --help, --version. `main` returns the exit code; bin/holdfast.js exits with it.
  */
 import { storeCommand } from './commands/store.js';
+import { bridgesCommand } from './commands/bridges.js';
 import { cmdCommand } from './commands/cmd.js';
 import { configCommand } from './commands/config-check.js';
 import { devicesCommand } from './commands/devices.js';
@@ -12,6 +13,7 @@ import { shadowCommand } from './commands/shadow.js';
 import { simulateCommand } from './commands/simulate.js';
 import { sloCommand } from './commands/slo.js';
 import { startCommand } from './commands/start.js';
+import { restartCommand } from './commands/restart.js';
 import { MAIN_USAGE } from './commands/usage.js';
 import { VERSION } from './version.js';
 
@@ -27,6 +29,8 @@ const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> =
   shadow: shadowCommand,
   cmd: cmdCommand,
   simulate: simulateCommand,
+  bridges: bridgesCommand,
+  restart: restartCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {

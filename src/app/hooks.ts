@@ -14,8 +14,14 @@ import { createStaticAuth } from '../platform/auth/index.js';
 import { jwtOptionsFromConfig } from '../platform/device-auth/index.js';
 import { createPlatform, type ComposedPlatform } from '../platform/platform.js';
 import type { RuntimeConfig } from './config/index.js';
+import type { LiveStaticAccess } from './reload/live-access.js';
 
-export function createHooks(config: Pick<BrokerConfig, 'acl' | 'auth'>): Hooks {
+/**
+ * With `access` (hot reload, src/app/reload/live-access.ts) the hooks call its current rules;
+ * without, they are built once from `config`.
+ */
+export function createHooks(config: Pick<BrokerConfig, 'acl' | 'auth'>, access?: LiveStaticAccess): Hooks {
+  if (access !== undefined) return access.installOn({});
   const hooks: Hooks = { ...createStaticAcl(config.acl.rules) };
   const authenticate = createStaticAuth({ users: config.auth.users, allowAnonymous: config.auth.allowAnonymous });
   if (authenticate !== undefined) hooks.authenticate = authenticate;
@@ -27,10 +33,16 @@ export function createHooks(config: Pick<BrokerConfig, 'acl' | 'auth'>): Hooks {
  * broker's hooks object (the broker reads them at each use), falling back to them for
  * clients that are not devices.
  */
-export function installPlatform(broker: Broker, store: PlatformStore, runtime: RuntimeConfig, logger: Logger): ComposedPlatform {
+export function installPlatform(
+  broker: Broker,
+  store: PlatformStore,
+  runtime: RuntimeConfig,
+  logger: Logger,
+  access?: LiveStaticAccess,
+): ComposedPlatform {
   const p = runtime.platform;
-  const staticAcl = createStaticAcl(runtime.broker.acl.rules);
-  const staticAuth = createStaticAuth({ users: runtime.broker.auth.users, allowAnonymous: runtime.broker.auth.allowAnonymous });
+  const staticAcl = access?.hooks() ?? createStaticAcl(runtime.broker.acl.rules);
+  const staticAuth = access?.authenticate ?? createStaticAuth({ users: runtime.broker.auth.users, allowAnonymous: runtime.broker.auth.allowAnonymous });
   const platform = createPlatform({
     broker,
     store,
@@ -52,6 +64,7 @@ export function installPlatform(broker: Broker, store: PlatformStore, runtime: R
       commands: { ...p.commands },
     },
   });
+  access?.release(); // the platform's hooks call the static ones (staticAuth, staticAcl) themselves
   Object.assign(broker.hooks, platform.hooks);
   return platform;
 }

@@ -15,12 +15,14 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { InheritedListener } from '../broker/transport/listeners-api.js';
 import { HoldfastError } from '../errors/index.js';
 import { formatHealthText, type HealthRegistry } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
 import type { Readiness } from '../observability/readiness.js';
 import type { TraceSpan, Tracer } from '../ports/tracer.js';
+import { isConfigPath, routeConfig, type ConfigAdmin } from './reload/config-routes.js';
 
 export interface HttpServerDeps {
   health: HealthRegistry;
@@ -36,8 +38,10 @@ export interface HttpServerDeps {
   bans?: BanAdmin;
   /** Bearer tokens for the admin endpoints. */
   tokens?: readonly { token: string; role: 'admin' | 'read' }[];
-  /** The admin API: serves every /api/ path but /api/slo and /api/bans (absent = those 404). */
+  /** The admin API: serves every /api/ path but /api/slo, /api/bans and /api/config (absent = those 404). */
   api?: MountedApi;
+  /** GET /api/config, POST /api/config/reload (hot reload, src/app/reload/config-routes.ts); absent = 404. */
+  config?: ConfigAdmin;
 }
 
 /** What the server needs of the admin API (src/app/api/admin-api.ts AdminApi). */
@@ -90,9 +94,14 @@ function routeBans(req: IncomingMessage, res: ServerResponse, path: string, deps
 }
 
 export interface HttpServer {
-  /** Resolves with the bound port; rejects TRANSPORT_ADDRESS_IN_USE when it is taken. */
-  listen(port: number, host: string): Promise<number>;
+  /**
+   * Resolves with the bound port; rejects TRANSPORT_ADDRESS_IN_USE when it is taken. With
+   * `inherited` (zero-downtime restart, issue 8) the port is not bound: its connections are taken.
+   */
+  listen(port: number, host: string, inherited?: InheritedListener): Promise<number>;
   close(): Promise<void>;
+  /** The listening socket, to pass to a new process at a restart. */
+  listeningServer(): NetServer | undefined;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
@@ -114,6 +123,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpServer
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname;
   const verbose = url.searchParams.has('verbose');
+  if (deps.config !== undefined && isConfigPath(path)) return routeConfig(req, res, path, deps.config, deps.tokens);
   if (deps.api !== undefined && path.startsWith('/api/') && !isProbeServerPath(path)) return deps.api.handle(req, res);
   if (deps.bans !== undefined && (path === '/api/bans' || path.startsWith('/api/bans/'))) return routeBans(req, res, path, deps);
   const known = ROUTES.has(path) && (path !== '/metrics' || deps.metrics !== undefined) && (path !== '/api/slo' || deps.slo !== undefined);
@@ -178,9 +188,15 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
 
+  let adopted: InheritedListener | undefined;
   return {
-    async listen(port, host) {
+    async listen(port, host, inherited) {
       await deps.api?.ready();
+      if (inherited !== undefined) {
+        adopted = inherited;
+        inherited.accept((socket) => server.emit('connection', socket));
+        return inherited.port;
+      }
       return new Promise((resolve, reject) => {
         const onError = (err: NodeJS.ErrnoException): void => {
           if (err.code === 'EADDRINUSE') {
@@ -202,6 +218,8 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     async close() {
       // Pending long-polls answer (503) before their connections are dropped below.
       await deps.api?.close().catch((err: unknown) => deps.logger.warn({ err }, 'closing the admin API failed'));
+      await adopted?.close();
+      if (adopted !== undefined) server.closeAllConnections();
       return new Promise((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());
@@ -210,5 +228,6 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
         server.closeAllConnections();
       });
     },
+    listeningServer: () => adopted?.server ?? (server.listening ? server : undefined),
   };
 }

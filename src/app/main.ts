@@ -19,9 +19,14 @@ import { noopTracer, type Tracer } from '../ports/tracer.js';
 import { loadConfig, toRuntimeConfig, type EnvValues, type FlagValues, type HoldfastConfig, type RuntimeConfig } from './config/index.js';
 import { createAdminApi } from './api/admin-api.js';
 import { createHooks, installPlatform } from './hooks.js';
+import { bridgesConfigured, composeBridges, type BridgesHandle } from './bridges.js';
 import type { ComposedPlatform } from '../platform/platform.js';
 import { createHttpServer, type HttpServer } from './http-server.js';
+import { brokerCloseOptions, type InheritedHandles, type ListeningServers } from './lifecycle/stop-options.js';
 import { BrokerObservability, createTracing } from './observability.js';
+import { LiveStaticAccess } from './reload/live-access.js';
+import { createConfigReload, type ConfigReload, type ReloadSource } from './reload/wire.js';
+import type { ConfigReloader } from './reload/reloader.js';
 import { createPlatformStore, createStore } from './store.js';
 import { VERSION } from './version.js';
 
@@ -42,12 +47,20 @@ export interface RunningHoldfast {
   readonly observability: BrokerObservability;
   /** The device platform (registry, credentials, shadows, commands); undefined when platform.enabled is false. */
   readonly platform: ComposedPlatform | undefined;
+  /** Northbound bridges and JetStream ingress (docs/bridges.md); undefined when `bridges` configures none. */
+  readonly bridges: BridgesHandle | undefined;
+  /** Hot reload (SIGHUP, file change, POST /api/config/reload): the running revision, reload(). */
+  readonly reloader: ConfigReloader;
   /** Broker ready, listeners open, not stopping: what /readyz reports. */
   isReady(): boolean;
   /** Every readiness condition (listeners, store, shedding, draining). */
   readiness(): Readiness;
   /** Graceful stop; safe to call more than once (later calls get the same promise). */
   stop(): Promise<void>;
+  /** A second signal: connections still draining are cut now, the store is flushed and closed (issue 8). */
+  force(): void;
+  /** The listening sockets, handed to the new process at a zero-downtime restart (issue 8). */
+  listeningServers(): ListeningServers;
 }
 
 export interface StartOptions {
@@ -64,6 +77,10 @@ export interface StartOptions {
   store?: Store;
   /** Use this tracer instead of the configured one (tests: an in-memory exporter). */
   tracer?: Tracer;
+  /** Listening sockets taken over from the previous process (zero-downtime restart, issue 8). */
+  inherited?: InheritedHandles;
+  /** Where a hot reload reads the config again (startHoldfast and `holdfast start` set it). */
+  reload?: ReloadSource;
 }
 
 /**
@@ -71,8 +88,9 @@ export interface StartOptions {
  * over everything else, e.g. `{ listeners: { mqtt: { port: 0 } }, http: { port: 0 } }`.
  */
 export async function startHoldfast(overrides: Record<string, unknown> = {}, options: StartOptions = {}): Promise<RunningHoldfast> {
-  const { config } = await loadConfig({ file: options.configFile, env: options.env ?? {}, flags: options.flags ?? {}, overrides });
-  return startFromConfig(config, options);
+  const load = { file: options.configFile, env: options.env ?? {}, flags: options.flags ?? {}, overrides };
+  const { config, file } = await loadConfig(load);
+  return startFromConfig(config, { ...options, reload: options.reload ?? { file, load: async () => (await loadConfig(load)).config } });
 }
 
 async function ensureDataDir(dir: string): Promise<void> {
@@ -87,7 +105,7 @@ async function ensureDataDir(dir: string): Promise<void> {
 
 export async function startFromConfig(
   config: HoldfastConfig,
-  options: Pick<StartOptions, 'logger' | 'cwd' | 'store' | 'tracer'> = {},
+  options: Pick<StartOptions, 'logger' | 'cwd' | 'store' | 'tracer' | 'inherited' | 'reload'> = {},
 ): Promise<RunningHoldfast> {
   const runtime = await toRuntimeConfig(config, options.cwd);
   const logs = runtime.observability.logs;
@@ -104,9 +122,10 @@ export async function startFromConfig(
   const tracing = options.tracer === undefined ? await createTracing(runtime, VERSION) : undefined;
   const tracer = options.tracer ?? tracing?.tracer ?? noopTracer;
   const store = options.store ?? createStore({ dataDir: runtime.dataDir, ...runtime.store });
-  const broker = new Broker(runtime.broker, { store, logger, hooks: createHooks(runtime.broker), tracer });
+  const access = new LiveStaticAccess(runtime.broker); // static users and ACL, replaceable by a reload
+  const broker = new Broker(runtime.broker, { store, logger, hooks: createHooks(runtime.broker, access), tracer });
   const platformStore = runtime.platform.enabled ? createPlatformStore({ dataDir: runtime.dataDir, ...runtime.store }) : undefined;
-  const platform = platformStore !== undefined ? installPlatform(broker, platformStore, runtime, logger) : undefined;
+  const platform = platformStore !== undefined ? installPlatform(broker, platformStore, runtime, logger, access) : undefined;
   let platformStarted = false;
   const health = new HealthRegistry({ serviceId: 'holdfast', version: VERSION });
   const observability = new BrokerObservability({
@@ -119,9 +138,15 @@ export async function startFromConfig(
     tracer,
     ...(options.logger === undefined ? { logLimiter } : {}),
   });
+  // Issue 9: its admitPublish hook chains after the broker's; started after the platform.
+  const bridges = bridgesConfigured(runtime.bridges)
+    ? composeBridges({ broker, config: runtime.bridges, logger, observability, health, platform })
+    : undefined;
   let listeners: Listeners | undefined;
   let http: HttpServer | undefined;
+  let reload: ConfigReload | undefined;
   let stopping = false;
+  const forced = new AbortController();
   const eventLoop = eventLoopDelayCheck();
 
   const readiness = (): Readiness =>
@@ -136,6 +161,7 @@ export async function startFromConfig(
   const isReady = (): boolean => readiness().ready;
   const shutdown = async (): Promise<void> => {
     stopping = true;
+    reload?.close(); // no more reloads from file changes
     const errors: unknown[] = [];
     const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
       try {
@@ -150,8 +176,10 @@ export async function startFromConfig(
     const closingListeners = listeners !== undefined ? step('closing listeners', () => listeners!.close()) : undefined;
     // The SLO windows go into the store's last batch, flushed by broker.close().
     await step('stopping observability', () => observability.stop());
+    // The ingress may still hand commands to the platform: the bridges stop first.
+    if (bridges !== undefined) await step('stopping the bridges', () => bridges.stop());
     if (platform !== undefined && platformStarted) await step('stopping the platform', () => platform.stop());
-    await step('closing the broker', () => broker.close());
+    await step('closing the broker', async () => void (await broker.close(brokerCloseOptions(config.shutdown, forced.signal))));
     await closingListeners;
     if (platformStore !== undefined) await step('closing the platform store', () => platformStore.close());
     if (http !== undefined) await step('closing the HTTP server', () => http!.close());
@@ -169,6 +197,7 @@ export async function startFromConfig(
       await platform.start();
       platformStarted = true;
     }
+    await bridges?.start();
     await observability.start();
     const warmup = runtime.listeners.warmupConnections ?? 0;
     if (warmup > 0) {
@@ -177,9 +206,13 @@ export async function startFromConfig(
       const w = await warmUpConnectPath(scratch, warmup);
       logger.info(w, 'connect path warmed up');
     }
-    const started: Listeners = await startListeners(broker, runtime.listeners, logger);
+    const inherited = options.inherited;
+    const started: Listeners = await startListeners(broker, inherited === undefined ? runtime.listeners : { ...runtime.listeners, inherited }, logger);
     listeners = started;
     bound = started.addresses;
+    reload = createConfigReload({
+      config, runtime, source: options.reload, cwd: options.cwd, logger, broker, access, observability, bridges, listeners: () => listeners,
+    });
     if (runtime.http.port !== null) {
       health.register('broker:ready', () => ({ status: broker.isReady() ? 'pass' : 'fail', componentType: 'component', observedValue: broker.isReady() }));
       health.register('listeners:open', () => ({
@@ -203,10 +236,13 @@ export async function startFromConfig(
           lift: (clientId) => broker.admission.flap?.lift(clientId) ?? false,
         },
         tokens: runtime.httpTokens,
-        // The admin API (docs/api.md): every other /api/ path, when the platform runs.
-        ...(platform !== undefined ? { api: createAdminApi({ platform, tokens: runtime.httpTokens, logger, version: VERSION }) } : {}),
+        config: reload.reloader, // GET /api/config, POST /api/config/reload
+        // The admin API (docs/api.md): every other /api/ path, when the platform or bridges run.
+        ...(platform !== undefined || bridges !== undefined
+          ? { api: createAdminApi({ platform, bridges, tokens: runtime.httpTokens, logger, version: VERSION }) }
+          : {}),
       });
-      httpPort = await http.listen(runtime.http.port, runtime.http.host);
+      httpPort = await http.listen(runtime.http.port, runtime.http.host, options.inherited?.http);
     }
   } catch (err) {
     await shutdown().catch(() => undefined); // each step already logged its own failure
@@ -225,9 +261,13 @@ export async function startFromConfig(
     broker,
     observability,
     platform,
+    bridges,
+    reloader: reload!.reloader,
     isReady,
     readiness,
     stop: () => (stopped ??= shutdown()),
+    force: () => forced.abort(),
+    listeningServers: () => ({ ...listeners?.servers?.(), ...(http?.listeningServer() !== undefined ? { http: http.listeningServer() } : {}) }),
   };
 }
 

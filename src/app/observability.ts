@@ -184,7 +184,7 @@ export class BrokerObservability {
       const m = new MetricsExporter({ version: o.version });
       registerBrokerMetrics(m.registry, broker);
       this.resilience.register(m.registry);
-      if (this.slo !== undefined) registerSloMetrics(m.registry, this.slo, sloDefinitions(broker, runtime.slo));
+      if (this.slo !== undefined) registerSloMetrics(m.registry, this.slo);
       const limiter = o.logLimiter;
       if (limiter !== undefined) {
         scrapeCounter(m.registry, {
@@ -213,6 +213,23 @@ export class BrokerObservability {
       });
       this.sys.start();
     }
+  }
+
+  /**
+   * Hot reload of slo.objectives / alerts / evaluateIntervalS / persistIntervalS /
+   * alertTopicPrefix (src/app/reload/slo-applier.ts). The windows of SLOs that keep their
+   * name are kept. False when there is no engine (slo.enabled false or no objectives at
+   * start): turning it on needs a restart.
+   */
+  reconfigureSlo(next: RuntimeConfig['slo']): boolean {
+    const slo = this.slo;
+    if (slo === undefined) return false;
+    const cfg = this.o.runtime.slo;
+    slo.reconfigure({ slos: sloDefinitions(this.o.broker, next), rules: burnRules(next), persistIntervalMs: next.persistIntervalS * 1000 });
+    const timerChanged = next.evaluateIntervalS !== cfg.evaluateIntervalS;
+    Object.assign(cfg, structuredClone({ objectives: next.objectives, alerts: next.alerts, evaluateIntervalS: next.evaluateIntervalS, persistIntervalS: next.persistIntervalS, alertTopicPrefix: next.alertTopicPrefix }));
+    if (timerChanged && slo.timerRunning) slo.startTimer(cfg.evaluateIntervalS * 1000);
+    return true;
   }
 
   /** Stops the timers and saves the SLO windows (into the store's next batch). */

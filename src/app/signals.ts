@@ -1,7 +1,9 @@
 /**
  * SIGTERM / SIGINT handling (INTERFACES.md: exit 0 after a graceful stop). The first
- * signal starts the graceful stop under a deadline; a second signal, or a stop that fails
- * or misses its deadline, ends the process at once with exit code 1.
+ * signal starts the graceful stop under a deadline. A second signal, when `force` is given,
+ * cuts what is still draining so that the stop ends now with a clean store close (issue 8);
+ * without `force`, or at a third signal, the process ends at once with exit code 1, as it
+ * does when the stop fails or misses its deadline.
  */
 import type { Logger } from '../observability/logger.js';
 
@@ -20,6 +22,8 @@ export interface ShutdownOptions {
   logger: Logger;
   /** Called exactly once with the exit code. */
   exit: (code: number) => void;
+  /** Second signal: finish the stop now (cut connections still draining, close the store). */
+  force?: () => void;
 }
 
 const SIGNALS: readonly ShutdownSignal[] = ['SIGTERM', 'SIGINT'];
@@ -27,6 +31,7 @@ const SIGNALS: readonly ShutdownSignal[] = ['SIGTERM', 'SIGINT'];
 /** Installs the handlers; returns a function that removes them. */
 export function handleShutdownSignals(opts: ShutdownOptions): () => void {
   let stopping = false;
+  let forced = false;
   let exited = false;
   const exit = (code: number): void => {
     if (exited) return;
@@ -36,6 +41,12 @@ export function handleShutdownSignals(opts: ShutdownOptions): () => void {
 
   const onSignal = (signal: ShutdownSignal): void => {
     if (exited) return;
+    if (stopping && opts.force !== undefined && !forced) {
+      forced = true;
+      opts.logger.warn({ signal }, 'second signal: cutting the connections still draining, then closing the store');
+      opts.force();
+      return;
+    }
     if (stopping) {
       opts.logger.warn({ signal }, 'second signal: exiting now, without finishing the graceful stop');
       exit(1);

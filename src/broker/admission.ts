@@ -39,7 +39,7 @@ export class Admission {
   private readonly sampler: NodeLoadSampler | undefined;
   private readonly perListener = new Map<string, number>();
   private readonly listenerRate = new Map<string, TokenBucket>();
-  private readonly ipRate: KeyedRateLimiter | undefined;
+  private ipRate: KeyedRateLimiter | undefined;
   private open = 0;
   readonly refused = new Map<AdmissionCause, number>();
 
@@ -48,16 +48,7 @@ export class Admission {
     private readonly clock: Clock,
     sampler?: LoadSampler,
   ) {
-    const a = config.admission;
-    if (a.connectRatePerIpPerS > 0) {
-      this.ipRate = new KeyedRateLimiter({
-        capacity: a.connectBurstPerIp,
-        refillPerSec: a.connectRatePerIpPerS,
-        maxKeys: a.maxTrackedIps,
-        whenFull: 'reject',
-        clock,
-      });
-    }
+    this.ipRate = this.buildIpRate();
     const o = config.overload;
     if (o.enabled) {
       if (sampler === undefined) {
@@ -90,6 +81,27 @@ export class Admission {
 
   start(): void {
     this.sampler?.start();
+  }
+
+  /**
+   * config.admission changed (hot reload): the limits are read at each accept already; the
+   * rate buckets are rebuilt from the new rates (their current fill is forgotten).
+   */
+  reconfigure(): void {
+    this.listenerRate.clear();
+    this.ipRate = this.buildIpRate();
+  }
+
+  private buildIpRate(): KeyedRateLimiter | undefined {
+    const a = this.config.admission;
+    if (a.connectRatePerIpPerS <= 0) return undefined;
+    return new KeyedRateLimiter({
+      capacity: a.connectBurstPerIp,
+      refillPerSec: a.connectRatePerIpPerS,
+      maxKeys: a.maxTrackedIps,
+      whenFull: 'reject',
+      clock: this.clock,
+    });
   }
 
   stop(): void {

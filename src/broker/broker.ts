@@ -17,6 +17,7 @@ import type { Properties, QoS } from '../codec/mqtt/packets.js';
 import { CircuitBreaker, type LoadSampler } from '../resilience/index.js';
 import { Admission } from './admission.js';
 import { InternalSubscriptions, type InternalHandler } from './internal-subscriptions.js';
+import { applyLiveBrokerConfig, type LiveBrokerConfig } from './live-config.js';
 import { BackgroundPurge } from './purge.js';
 import { RetainedFeed } from './retained-feed.js';
 import { Router } from './router.js';
@@ -26,6 +27,9 @@ import type { PressureWaiter, SessionSink } from './session/session-sink.js';
 import type { PendingWill } from './session/will.js';
 import { BrokerStats } from './stats.js';
 import { restoreSessions } from './session-restore.js';
+import { drainConnections, type BrokerCloseOptions, type BrokerCloseReport, type ShutdownWillPolicy } from './shutdown-drain.js';
+
+export type { BrokerCloseOptions, BrokerCloseReport, ShutdownWillPolicy } from './shutdown-drain.js';
 
 export interface BrokerDeps {
   store: Store;
@@ -42,8 +46,11 @@ export interface BrokerDeps {
 export interface ConnectionHandle {
   /** Periodic check: keepalive, connect deadline, drain timeout, stalled subscribers. */
   check(now: number): void;
-  /** Server shutdown: v5 clients get DISCONNECT with `reasonCode` (and a Server Reference). */
-  shutdown(reasonCode: number, serverReference: string | undefined): void;
+  /**
+   * Server shutdown: the publishes read so far are acknowledged, then v5 clients get
+   * DISCONNECT with `reasonCode` (and a Server Reference); `force` closes at once.
+   */
+  shutdown(reasonCode: number, serverReference: string | undefined, force?: boolean): void;
 }
 
 interface TimerEntry {
@@ -98,6 +105,7 @@ export class Broker {
   readonly timerBatch = 500;
   private started = false;
   private closing = false;
+  private shutdownWills: ShutdownWillPolicy = 'session-end';
   /** Sweep period: the resolution of every timeout. */
   readonly sweepIntervalMs = 250;
   readonly topicLimits: { maxLength: number; maxLevels: number };
@@ -160,15 +168,18 @@ export class Broker {
   }
 
   /**
-   * Stops the broker: every connection is closed (v5 clients get DISCONNECT 0x8B), then
-   * sessions are detached and the store is flushed and closed.
+   * Stops the broker: every connection gets its in-flight publishes acknowledged and is
+   * closed (v5 clients get DISCONNECT 0x8B), those still open after `drainTimeoutMs` are cut;
+   * then sessions are detached and the store is flushed and closed.
    */
-  async close(opts: { reasonCode?: number; serverReference?: string } = {}): Promise<void> {
-    if (this.closing) return;
+  async close(opts: BrokerCloseOptions = {}): Promise<BrokerCloseReport> {
+    if (this.closing) return { connections: 0, drained: 0, cut: 0, drainMs: 0 };
     this.closing = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.shutdownWills = opts.wills ?? 'session-end';
     this.admission.stop();
-    for (const c of [...this.connections]) c.shutdown(opts.reasonCode ?? RC.SERVER_SHUTTING_DOWN, opts.serverReference);
+    const report = await drainConnections(this.connections, opts, this.clock);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (report.cut > 0) this.logger.warn(report, 'stop: connections cut at the drain deadline; their unacknowledged publishes will be resent by the clients');
     try {
       await this.store.flush();
     } catch (err) {
@@ -176,7 +187,17 @@ export class Broker {
     }
     await this.store.close();
     this.started = false;
-    this.logger.info('broker stopped');
+    this.logger.info(report, 'broker stopped');
+    return report;
+  }
+
+  /**
+   * Hot reload: takes the live sections of a new config (mqtt, limits, admission,
+   * clientLimits, acl, auth users / anonymous policy) without touching any connection; see
+   * live-config.ts for when each takes effect. Returns the sections that changed.
+   */
+  updateConfig(next: LiveBrokerConfig): string[] {
+    return applyLiveBrokerConfig(this, next);
   }
 
   newMessageId(): number {
@@ -247,6 +268,11 @@ export class Broker {
     const now = this.clock.now();
     session.detach(now);
     this.redistributeShared(session);
+    if (deferWill && will !== undefined) {
+      // A server stop (shutdown.wills): 'always' treats it as a network failure, 'never' fires nothing now.
+      if (this.shutdownWills === 'always') deferWill = false;
+      else if (this.shutdownWills === 'never' && !session.persistent) will = undefined;
+    }
     if (will !== undefined) {
       // On server shutdown a persistent session's will waits (it fires after a restart if the client does not return).
       if (!session.persistent || (will.fireAt <= now && !deferWill)) {

@@ -55,6 +55,19 @@ export class DeliveryLedger {
     return this.byMessage.has(`${device}:${seq}`);
   }
 
+  /** The seqs that arrived, per device. */
+  byDevice(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const id of this.byMessage.keys()) {
+      const at = id.lastIndexOf(':');
+      const device = id.slice(0, at);
+      const list = out.get(device) ?? [];
+      list.push(Number(id.slice(at + 1)));
+      out.set(device, list);
+    }
+    return out;
+  }
+
   /** Acknowledged messages that never arrived. */
   missing(acked: ReadonlyMap<string, Iterable<number>>): string[] {
     const out: string[] = [];

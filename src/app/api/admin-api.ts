@@ -21,13 +21,17 @@ import { bearerRole, mayCall, type ApiToken } from './bearer.js';
 import { buildOpenApi } from './openapi.js';
 import { NO_BODY, NO_PARAMS, NO_QUERY, type AnyRoute, type HttpMethod, type Role } from './route.js';
 import { brokerRoutes } from './routes-broker.js';
+import { bridgeRoutes, type BridgesApi } from './routes-bridges.js';
 import { commandRoutes } from './routes-commands.js';
 import { credentialRoutes } from './routes-credentials.js';
 import { deviceRoutes } from './routes-devices.js';
 import { shadowRoutes } from './routes-shadows.js';
 
 export interface AdminApiDeps {
-  platform: Platform;
+  /** The device platform's routes (devices, credentials, shadows, commands, broker); absent when it is off. */
+  platform?: Platform | undefined;
+  /** /api/bridges (issue 9); absent when no bridges are configured. */
+  bridges?: BridgesApi | undefined;
   /** http.tokens. Empty: every call but /api/openapi.json is 401. */
   tokens: readonly ApiToken[];
   logger: Logger;
@@ -56,12 +60,12 @@ const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PATCH', 'DELETE'];
 
 export function createAdminApi(deps: AdminApiDeps): AdminApi {
   const maxWaitMs = deps.maxWaitMs ?? 60_000;
+  const p = deps.platform;
   const routes: AnyRoute[] = [
-    ...deviceRoutes(deps.platform),
-    ...credentialRoutes(deps.platform),
-    ...shadowRoutes(deps.platform),
-    ...commandRoutes(deps.platform, maxWaitMs),
-    ...brokerRoutes(deps.platform),
+    ...(p === undefined
+      ? []
+      : [...deviceRoutes(p), ...credentialRoutes(p), ...shadowRoutes(p), ...commandRoutes(p, maxWaitMs), ...brokerRoutes(p)]),
+    ...(deps.bridges === undefined ? [] : bridgeRoutes(deps.bridges)),
   ];
   const openapi = buildOpenApi(routes, deps.version ?? '0.0.0');
   const app = fastify({

@@ -19,6 +19,7 @@ export type ApiOwnErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RETAINED_NOT_FOUND'
+  | 'SINK_NOT_FOUND'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
@@ -42,6 +43,7 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RETAINED_NOT_FOUND: 404,
+  SINK_NOT_FOUND: 404,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };

@@ -40,8 +40,24 @@ export function parseCommand<O extends ParseArgsConfig['options']>(args: string[
   }
 }
 
+/**
+ * The server: --url, else HOLDFAST_URL, else http://127.0.0.1:$HOLDFAST_HTTP_PORT (the env
+ * twin of `start --http-port`, as `holdfast slo` reads it), else http://127.0.0.1:8080.
+ * The token: --token, else HOLDFAST_TOKEN.
+ */
+export function apiUrlFrom(values: { url?: string }, env: CliIO['env']): string {
+  if (values.url !== undefined) return values.url;
+  if (env.HOLDFAST_URL !== undefined && env.HOLDFAST_URL !== '') return env.HOLDFAST_URL;
+  const port = env.HOLDFAST_HTTP_PORT;
+  if (port !== undefined && port !== '') {
+    if (!/^\d+$/.test(port)) throw new UsageFailure(`HOLDFAST_HTTP_PORT needs a port number, got "${port}"`);
+    return `http://127.0.0.1:${port}`;
+  }
+  return DEFAULT_API_URL;
+}
+
 export function clientFrom(values: { url?: string; token?: string }, io: CliIO, timeoutMs?: number): ApiClient {
-  const baseUrl = values.url ?? io.env.HOLDFAST_URL ?? DEFAULT_API_URL;
+  const baseUrl = apiUrlFrom(values, io.env);
   if (!/^https?:\/\//.test(baseUrl)) throw new UsageFailure(`--url needs an http(s) URL, got "${baseUrl}"`);
   return new ApiClient({ baseUrl, token: values.token ?? io.env.HOLDFAST_TOKEN, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
 }

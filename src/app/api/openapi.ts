@@ -102,6 +102,29 @@ function legacyPaths(): Json {
         },
       },
     },
+    // Hot reload (src/app/reload/config-routes.ts, docs/operations.md).
+    '/api/config': {
+      get: {
+        tags: ['operations'],
+        operationId: 'runningConfig',
+        summary: 'The running config: revision, hash, appliedAt, pendingRestart, config (secrets redacted)',
+        responses: { 200: { description: 'Running config', content: json({ type: 'object' }) }, 401: { description: 'UNAUTHORIZED', content: json(errorRef) } },
+      },
+    },
+    '/api/config/reload': {
+      post: {
+        tags: ['operations'],
+        operationId: 'reloadConfig',
+        summary: 'Reload the config now (admin token); refused configs change nothing',
+        responses: {
+          200: { description: 'applied, or unchanged (same hash: no new revision)', content: json({ type: 'object' }) },
+          401: { description: 'UNAUTHORIZED', content: json(errorRef) },
+          403: { description: 'FORBIDDEN (read token)', content: json(errorRef) },
+          422: { description: 'CONFIG_INVALID: every problem with its path (details); the running config is kept', content: json(errorRef) },
+          500: { description: 'CONFIG_APPLY_FAILED: a section failed while being applied', content: json(errorRef) },
+        },
+      },
+    },
   };
 }
 
@@ -151,7 +174,8 @@ export function buildOpenApi(routes: readonly AnyRoute[], version: string): Json
       { name: 'shadows', description: 'Desired / reported state' },
       { name: 'commands', description: 'Ordered, acknowledged commands (RPC)' },
       { name: 'broker', description: 'Clients, sessions, retained messages' },
-      { name: 'operations', description: 'SLOs and flapping bans' },
+      { name: 'bridges', description: 'Northbound bridges: sinks, outboxes, dead letters and replay' },
+      { name: 'operations', description: 'SLOs, flapping bans, the running config and its reload' },
     ],
     paths: { ...paths, ...legacyPaths() },
     components: {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 export type Role = 'admin' | 'read';
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-export type Tag = 'devices' | 'credentials' | 'shadows' | 'commands' | 'broker';
+export type Tag = 'devices' | 'credentials' | 'shadows' | 'commands' | 'broker' | 'bridges';
 
 export interface RouteInput<P, Q, B> {
   params: P;

@@ -231,14 +231,15 @@ export const Command = z
     deviceId: z.string(),
     seq: z.number(),
     name: z.string(),
-    payload: z.unknown(),
+    // Absent when the command was sent without one / before the device answered.
+    payload: z.unknown().optional(),
     state: CommandState,
     createdAt: z.number(),
     updatedAt: z.number(),
     deadlineAt: z.number(),
     attempts: z.number(),
     maxAttempts: z.number(),
-    result: z.unknown(),
+    result: z.unknown().optional(),
     error: z.string().optional(),
   })
   .meta({ id: 'Command' });

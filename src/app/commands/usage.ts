@@ -11,6 +11,8 @@ export const MAIN_USAGE = `holdfast: an MQTT 3.1.1/5.0 broker and IoT device-acc
 Usage:
   holdfast start [--config FILE] [--mqtt-port N] [--ws-port N] [--tls-port N]
                  [--http-port N] [--bind ADDR] [--data-dir DIR] [--log-level LEVEL]
+                 [--supervise]         restart the broker when it crashes (backoff)
+  holdfast restart [--data-dir DIR]    zero-downtime restart of a running holdfast (SIGUSR2)
   holdfast passwd [--username U]       hash a password (read from stdin) for auth.users
   holdfast config check FILE           validate a config file and exit
   holdfast store verify [--data-dir DIR] check a data dir's store (read-only)
@@ -20,6 +22,8 @@ Usage:
   holdfast shadow get|set DEVICE ...   device shadows
   holdfast cmd send DEVICE NAME [JSON] [--wait]
                                        send a command; also cmd get ID, cmd list DEVICE
+  holdfast bridges status | dead-letters list|replay ...
+                                       northbound bridges: sinks, outboxes, dead letters
   holdfast simulate --devices N --rate R
                                        simulated meters: load and demos
   holdfast --help | --version
@@ -36,6 +40,7 @@ A port of 0 picks a free port; "off" disables a listener.
 
 Flags [environment twin]:
 ${flagLines}
+${'  --supervise'.padEnd(24)}run the broker as a worker, restarted when it crashes
 ${'  -h, --help'.padEnd(24)}this text
 
 Exit codes: 0 after a graceful stop (SIGTERM/SIGINT), 1 for a bad config or a port
@@ -77,7 +82,8 @@ Exit codes: 0 no alert firing, 2 an alert is firing, 1 the server could not be a
 `;
 
 const API_COMMON = `Common options:
-  --url URL      the holdfast HTTP server [HOLDFAST_URL, default http://127.0.0.1:8080]
+  --url URL      the holdfast HTTP server [HOLDFAST_URL; else http://127.0.0.1:PORT with
+                 PORT from HOLDFAST_HTTP_PORT; default http://127.0.0.1:8080]
   --token TOKEN  a bearer token of http.tokens [HOLDFAST_TOKEN]; read tokens may only look
   --json         print JSON instead of text
   -h, --help     this text
@@ -99,6 +105,19 @@ export const DEVICES_USAGE = `Usage:
   holdfast devices rotate-secret ID [--overlap-s N]
       a new secret (printed once); the older ones keep working N seconds (default: stop now)
   holdfast devices delete ID            with its credentials, shadow and commands
+
+${API_COMMON}
+`;
+
+export const BRIDGES_USAGE = `Usage:
+  holdfast bridges status
+      per sink: state, breaker, outbox depth and oldest age, rates, dead letters; the
+      JetStream ingress (exit 0; the same as GET /api/bridges)
+  holdfast bridges dead-letters list [--sink NAME] [--limit N] [--cursor ID | --all]
+      messages a sink refused for good (or failed maxAttempts times), oldest first
+  holdfast bridges dead-letters replay (--sink NAME | --id ID...) [--limit N]
+      put them back in their sink's outbox (same idempotency key, attempts reset);
+      ingress:NAME letters are published to NATS again
 
 ${API_COMMON}
 `;

@@ -17,6 +17,8 @@ import { natsSinkConfigSchema } from '../../adapters/northbound/nats/nats-sink-o
 import { pgSinkConfigSchema } from '../../adapters/northbound/postgres/pg-sink-options.js';
 import { createBridgesSchema } from '../../platform/bridges/bridges-config.js';
 import { platform } from './platform-schema.js';
+import { restart, shutdown, supervise } from './lifecycle-schema.js';
+import { reloadConfig } from './reload-schema.js';
 
 const uint = (max: number) => z.int().min(0).max(max);
 const positive = (max: number) => z.int().min(1).max(max);
@@ -425,13 +427,10 @@ export const configSchema = z.strictObject({
         .describe('auto: human-readable when stdout is a terminal, JSON lines otherwise.'),
     })
     .prefault({}),
-  shutdown: z
-    .strictObject({
-      timeoutMs: positive(3_600_000)
-        .default(30_000)
-        .describe('Longest graceful stop after SIGTERM/SIGINT; past it the process exits with code 1.'),
-    })
-    .prefault({}),
+  shutdown: shutdown.prefault({}),
+  restart: restart.prefault({}),
+  supervise: supervise.prefault({}),
+  config: reloadConfig.prefault({}),
 });
 
 /** The validated config, every default filled in. */

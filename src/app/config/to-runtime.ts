@@ -24,6 +24,8 @@ export interface RuntimeConfig {
   shutdownTimeoutMs: number;
   observability: HoldfastConfig['observability'];
   slo: HoldfastConfig['slo'];
+  /** Northbound bridges and the JetStream ingress (docs/bridges.md). */
+  bridges: HoldfastConfig['bridges'];
 }
 
 const portOf = (p: number | null | false): number | null => (p === false ? null : p);
@@ -109,5 +111,6 @@ export async function toRuntimeConfig(config: HoldfastConfig, cwd = process.cwd(
     shutdownTimeoutMs: config.shutdown.timeoutMs,
     observability: structuredClone(config.observability),
     slo: structuredClone(config.slo),
+    bridges: structuredClone(config.bridges),
   };
 }

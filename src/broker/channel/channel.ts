@@ -35,6 +35,9 @@ import type { InboundAliases, OutboundAliases } from './topic-alias.js';
 
 export type ChannelState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
 
+/** At a graceful stop, how long a connection accepted just before may take to send its CONNECT (answered with CONNACK 0x88). */
+const SHUTDOWN_CONNECT_GRACE_MS = 1_000;
+
 export class Channel implements SessionSink, PressureWaiter {
   state: ChannelState = 'awaiting-connect';
   version: ProtocolVersion = 4;
@@ -67,6 +70,8 @@ export class Channel implements SessionSink, PressureWaiter {
   /** The publish read when overload level 2 began: handled when it ends. */
   private heldPublish: PublishPacket | undefined;
   private acks: AckQueue | undefined;
+  /** A graceful server stop waiting for this channel's acknowledgements (store commits), or for its CONNECT, before it closes. */
+  private closingFor: { reasonCode: number; serverReference: string | undefined; since: number } | undefined;
   private maxOut = Infinity;
   /** Tracing (trace-flow.ts): this client is sampled; the open connect span of a sampled client. */
   traced = false;
@@ -94,6 +99,9 @@ export class Channel implements SessionSink, PressureWaiter {
    */
   handleIn(p: Packet, now: number): boolean {
     if (this.state === 'closed') return false;
+    // Graceful stop: nothing more is read; what was read is acknowledged, then the channel closes.
+    // A CONNECT still awaited is read: it gets CONNACK 0x88 (connect-flow) rather than a silent close.
+    if (this.closingFor !== undefined && this.state !== 'awaiting-connect') return false;
     this.lastPacketAt = now;
     const stats = this.broker.stats;
     stats.packetsIn++;
@@ -165,6 +173,7 @@ export class Channel implements SessionSink, PressureWaiter {
   private inputMayFlow(): boolean {
     return (
       this.state !== 'closed' &&
+      (this.closingFor === undefined || this.state === 'awaiting-connect') &&
       !this.asyncPending &&
       !this.throttled &&
       !this.overloaded &&
@@ -256,6 +265,11 @@ export class Channel implements SessionSink, PressureWaiter {
   check(now: number): void {
     if (this.state === 'closed') return;
     const cfg = this.broker.config;
+    const c = this.closingFor;
+    if (c !== undefined && this.state === 'awaiting-connect' && now - c.since > SHUTDOWN_CONNECT_GRACE_MS) {
+      this.closeWith(refuse(c.reasonCode, 'Server shutting down'), 'server-shutdown', c.serverReference);
+      return;
+    }
     if (this.state !== 'connected') {
       const late = now - this.openedAt > cfg.mqtt.connectTimeoutMs;
       if (!late) return;
@@ -350,6 +364,10 @@ export class Channel implements SessionSink, PressureWaiter {
       if (packet.type === 5) this.session?.releaseInboundQos2(packet.packetId);
     }
     this.send(packet);
+    const c = this.closingFor;
+    if (c !== undefined && this.acks !== undefined && this.acks.size === 0) {
+      this.closeWith(refuse(c.reasonCode, 'Server shutting down'), 'server-shutdown', c.serverReference);
+    }
   }
 
   // ---- closing ---------------------------------------------------------------------------
@@ -431,8 +449,19 @@ export class Channel implements SessionSink, PressureWaiter {
     };
   }
 
-  /** Server shutdown (MQTT5 3.14.2.1 0x8B, with a Server Reference when configured). */
-  shutdown(reasonCode: number, serverReference: string | undefined): void {
+  /**
+   * Server shutdown (MQTT5 3.14.2.1 0x8B, with a Server Reference when configured, MQTT5
+   * 3.14.2.2.5). Publishes already read are acknowledged first (their commits are waited for;
+   * nothing more is read), then v5 clients get the DISCONNECT and 3.1.1 clients are closed.
+   * `force` closes at once: acknowledgements still waiting are not sent (the client resends).
+   */
+  shutdown(reasonCode: number, serverReference: string | undefined, force = false): void {
+    if (this.state === 'closed') return;
+    const waitForConnect = this.state === 'awaiting-connect';
+    if (!force && (waitForConnect || (this.state === 'connected' && this.acks !== undefined && this.acks.size > 0))) {
+      this.closingFor = { reasonCode, serverReference, since: this.broker.clock.now() };
+      return;
+    }
     this.closeWith(refuse(reasonCode, 'Server shutting down'), 'server-shutdown', serverReference);
   }
 

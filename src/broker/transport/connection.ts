@@ -254,8 +254,13 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
     this.channel.check(now);
   }
 
-  shutdown(reasonCode: number, serverReference: string | undefined): void {
+  shutdown(reasonCode: number, serverReference: string | undefined, force = false): void {
     if (this.closed) return;
-    this.channel.shutdown(reasonCode, serverReference);
+    this.channel.shutdown(reasonCode, serverReference, force);
+    if (force && !this.closed) {
+      // Cut: whatever could be written goes now; a peer that does not read is not waited for.
+      this.flush();
+      this.wire.destroy();
+    }
   }
 }

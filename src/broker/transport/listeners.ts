@@ -5,13 +5,13 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { HoldfastError } from '../../errors/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Broker } from '../broker.js';
 import { Connection } from './connection.js';
-import type { BoundAddresses, ListenerName, Listeners, ListenersConfig } from './listeners-api.js';
+import type { BoundAddresses, InheritedListener, ListenerName, Listeners, ListenersConfig, TlsFiles } from './listeners-api.js';
 import { socketWire, webSocketWire } from './wire.js';
 
 function acceptSocket(broker: Broker, socket: Socket, listener: string): void {
@@ -24,7 +24,7 @@ function acceptSocket(broker: Broker, socket: Socket, listener: string): void {
   conn.start(socketWire(socket, listener, conn));
 }
 
-function listen(server: NetServer | HttpServer, name: ListenerName, host: string, port: number, backlog: number): Promise<number> {
+function bindPort(server: NetServer | HttpServer, name: ListenerName, host: string, port: number, backlog: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
@@ -55,9 +55,27 @@ export async function startListeners(broker: Broker, cfg: ListenersConfig, logge
   const servers: (NetServer | HttpServer)[] = [];
   const wsServers: WebSocketServer[] = [];
   const addresses: BoundAddresses = {};
+  let tlsServer: TlsServer | undefined;
+  // Zero-downtime restart (issue 8): a port inherited from the process before is not bound again.
+  const inherited: InheritedListener[] = [];
+  const named: Partial<Record<'mqtt' | 'ws' | 'tls', NetServer>> = {};
+  const listen = (server: NetServer | HttpServer, name: 'mqtt' | 'ws' | 'tls', host: string, port: number, backlog: number): Promise<number> => {
+    const from = cfg.inherited?.[name];
+    if (from === undefined) {
+      named[name] = server;
+      return bindPort(server, name, host, port, backlog);
+    }
+    inherited.push(from);
+    named[name] = from.server;
+    from.accept((socket) => server.emit('connection', socket));
+    return Promise.resolve(from.port);
+  };
   const close = async () => {
     for (const w of wsServers) w.close();
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    await Promise.all([
+      ...servers.filter((s) => s.listening).map((s) => new Promise<void>((r) => s.close(() => r()))),
+      ...inherited.map((l) => l.close()),
+    ]);
   };
   try {
     if (cfg.mqttPort !== null) {
@@ -72,6 +90,7 @@ export async function startListeners(broker: Broker, cfg: ListenersConfig, logge
         (s: TLSSocket) => acceptSocket(broker, s, 'tls'),
       );
       server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
+      tlsServer = server;
       servers.push(server);
       addresses.tls = await listen(server, 'tls', cfg.bind, t.port, cfg.backlog);
     }
@@ -107,5 +126,11 @@ export async function startListeners(broker: Broker, cfg: ListenersConfig, logge
     throw err;
   }
   logger.debug({ addresses }, 'listeners open');
-  return { addresses, close };
+  const updateTls = (files: TlsFiles): boolean => {
+    if (tlsServer === undefined) return false;
+    // Throws (and changes nothing) when the key does not fit the certificate or a PEM is bad.
+    tlsServer.setSecureContext({ cert: files.cert, key: files.key, ca: files.ca });
+    return true;
+  };
+  return { addresses, close, updateTls, servers: () => ({ ...named }) };
 }

@@ -71,27 +71,37 @@ const burn = (c: Counts, objective: number): number => {
 };
 
 export class SloEngine {
-  readonly rules: readonly BurnRateRule[];
-  private readonly tracks: Track[];
+  rules: readonly BurnRateRule[];
+  private tracks: Track[];
   private readonly listeners: Array<(e: AlertEvent) => void> = [];
   private readonly fineRes: number;
   private readonly coarseRes: number;
   private readonly persistRes: number;
-  private readonly fineSpanMs: number;
+  private fineSpanMs: number;
   private lastPersist = 0;
   private timer: NodeJS.Timeout | undefined;
+  private opts: SloEngineOptions;
 
-  constructor(private readonly opts: SloEngineOptions) {
+  constructor(opts: SloEngineOptions) {
+    this.opts = opts;
     this.rules = opts.rules ?? DEFAULT_BURN_RULES;
     this.fineRes = opts.fineResolutionMs ?? 60_000;
     this.coarseRes = opts.coarseResolutionMs ?? 3_600_000;
     this.persistRes = opts.persistResolutionMs ?? 300_000;
     if (this.persistRes % this.fineRes !== 0) throw new RangeError('persistResolutionMs must be a multiple of fineResolutionMs');
-    const longest = Math.max(this.fineRes, ...this.rules.map((r) => Math.max(r.longWindowMs, r.shortWindowMs)));
-    const fineSize = Math.ceil(longest / this.fineRes);
-    this.fineSpanMs = fineSize * this.fineRes;
+    this.fineSpanMs = this.fineSpan(this.rules);
+    this.tracks = this.buildTracks(opts.slos, this.rules);
+  }
+
+  private fineSpan(rules: readonly BurnRateRule[]): number {
+    const longest = Math.max(this.fineRes, ...rules.map((r) => Math.max(r.longWindowMs, r.shortWindowMs)));
+    return Math.ceil(longest / this.fineRes) * this.fineRes;
+  }
+
+  private buildTracks(slos: readonly SloDefinition[], rules: readonly BurnRateRule[]): Track[] {
+    const fineSize = this.fineSpan(rules) / this.fineRes;
     const names = new Set<string>();
-    this.tracks = opts.slos.map((def) => {
+    return slos.map((def) => {
       if (names.has(def.name)) throw new RangeError(`SLO "${def.name}" is declared twice`);
       names.add(def.name);
       if (!(def.objective > 0 && def.objective < 1)) throw new RangeError(`SLO "${def.name}": objective must be within (0, 1)`);
@@ -100,9 +110,35 @@ export class SloEngine {
         fine: new BucketRing(this.fineRes, fineSize),
         coarse: new BucketRing(this.coarseRes, Math.ceil(def.windowMs / this.coarseRes)),
         last: undefined,
-        alerts: new Map(this.rules.map((r) => [r.name, { firing: false, since: undefined }])),
+        alerts: new Map(rules.map((r) => [r.name, { firing: false, since: undefined }])),
       };
     });
+  }
+
+  /** The SLOs evaluated now. */
+  get definitions(): readonly SloDefinition[] {
+    return this.tracks.map((t) => t.def);
+  }
+
+  /**
+   * Hot reload: new SLOs and burn-rate rules. An SLO that keeps its name keeps its windows
+   * (carried over at the saved resolution) and the alert states of rules that keep theirs;
+   * a new one starts empty. Throws (and changes nothing) on a bad definition.
+   */
+  reconfigure(next: { slos: readonly SloDefinition[]; rules: readonly BurnRateRule[]; persistIntervalMs?: number }, now: number = this.opts.clock.now()): void {
+    const tracks = this.buildTracks(next.slos, next.rules);
+    const saved = this.serialize(now);
+    const old = new Map(this.tracks.map((t) => [t.def.name, t]));
+    this.tracks = tracks;
+    this.rules = next.rules;
+    this.fineSpanMs = this.fineSpan(next.rules);
+    this.opts = { ...this.opts, slos: next.slos, rules: next.rules, ...(next.persistIntervalMs !== undefined ? { persistIntervalMs: next.persistIntervalMs } : {}) };
+    this.restore(saved, now);
+    for (const t of tracks) {
+      // The same SLI (the description names it and its threshold): the reading goes on from the last one.
+      const o = old.get(t.def.name);
+      t.last = o !== undefined && o.def.description === t.def.description ? o.last : t.def.read();
+    }
   }
 
   onAlert(listener: (e: AlertEvent) => void): void {
@@ -126,8 +162,13 @@ export class SloEngine {
 
   /** Ticks every `intervalMs` on a timer (unref'd); stop() clears it. */
   startTimer(intervalMs: number): void {
+    if (this.timer !== undefined) clearInterval(this.timer); // a new interval (reload) replaces the old one
     this.timer = setInterval(() => this.tick(), intervalMs);
     this.timer.unref();
+  }
+
+  get timerRunning(): boolean {
+    return this.timer !== undefined;
   }
 
   /** Saves the windows (when a state store is configured) and stops the timer. */

@@ -8,13 +8,15 @@ import { scrapeCounter, scrapeGauge, type LabelSet } from '../metrics/scrape-met
 import type { SloEngine } from './engine.js';
 import type { SloDefinition } from './spec.js';
 
-export function registerSloMetrics(registry: Registry, engine: SloEngine, slos: readonly SloDefinition[]): void {
+/** `fixed`: the SLOs to report; the engine's definitions when omitted (they follow a reload: SloEngine.reconfigure). */
+export function registerSloMetrics(registry: Registry, engine: SloEngine, fixed?: readonly SloDefinition[]): void {
+  const defs = (): readonly SloDefinition[] => fixed ?? engine.definitions;
   scrapeCounter(registry, {
     name: 'holdfast_slo_events_total',
     help: 'Events counted by each SLO, by outcome (good / bad) since the process started.',
     labelNames: ['slo', 'outcome'],
     read: () =>
-      slos.flatMap((s) => {
+      defs().flatMap((s) => {
         const r = s.read();
         return [
           [{ slo: s.name, outcome: 'good' }, r.good],
@@ -26,7 +28,7 @@ export function registerSloMetrics(registry: Registry, engine: SloEngine, slos: 
     name: 'holdfast_slo_objective_ratio',
     help: 'Target ratio of good events.',
     labelNames: ['slo'],
-    read: () => slos.map((s) => [{ slo: s.name }, s.objective] as [LabelSet, number]),
+    read: () => defs().map((s) => [{ slo: s.name }, s.objective] as [LabelSet, number]),
   });
   scrapeGauge(registry, {
     name: 'holdfast_slo_error_budget_remaining_ratio',

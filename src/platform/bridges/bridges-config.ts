@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { isValidTopicFilter, parseSharedFilter } from '../../broker/routing/index.js';
+import { ingressOptionsSchema } from '../ingress/ingress-options.js';
 import { compileTemplate } from './payload-template.js';
 
 const uint = (max: number) => z.int().min(0).max(max);
@@ -112,6 +113,9 @@ export function createBridgesSchema(kinds: { nats?: KindOptionsSchema; postgres?
         }),
       sinks: z.array(sink).default([]).describe('Where messages go.'),
       routes: z.array(route).default([]).describe('Which messages go to which sink (a message matching several routes of one sink is sent once, by the first).'),
+      ingress: z.array(ingressOptionsSchema)
+        .default([])
+        .describe('JetStream ingress: durable consumers whose messages become MQTT publishes or device commands (docs/bridges-nats-postgres.md; options as listed there).'),
     })
     .superRefine((b, ctx) => {
       const names = new Set<string>();
@@ -121,6 +125,11 @@ export function createBridgesSchema(kinds: { nats?: KindOptionsSchema; postgres?
       });
       b.routes.forEach((r, i) => {
         if (!names.has(r.sink)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'sink'], message: `no sink named "${r.sink}"` });
+      });
+      const ingressNames = new Set<string>();
+      b.ingress.forEach((g, i) => {
+        if (ingressNames.has(g.name)) ctx.addIssue({ code: 'custom', path: ['ingress', i, 'name'], message: `duplicate ingress name "${g.name}"` });
+        ingressNames.add(g.name);
       });
     });
 }

@@ -43,6 +43,37 @@ describe('SIGTERM / SIGINT', () => {
     expect(t.codes).toEqual([1]); // the late end of the stop does not exit a second time
   });
 
+  it('issue 8: with force, a second signal cuts the drain and the stop ends cleanly (exit 0); a third exits 1 at once', async () => {
+    let finish!: () => void;
+    let forced = 0;
+    const source = new EventEmitter() as EventEmitter & SignalSource;
+    const codes: number[] = [];
+    handleShutdownSignals({
+      source,
+      stop: () => new Promise<void>((r) => (finish = r)),
+      force: () => {
+        forced++;
+        finish(); // the forced stop closes the store and resolves
+      },
+      timeoutMs: 5_000,
+      logger: silentLogger(),
+      exit: (code) => codes.push(code),
+    });
+    source.emit('SIGTERM', 'SIGTERM');
+    source.emit('SIGTERM', 'SIGTERM');
+    expect(forced).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(codes).toEqual([0]);
+
+    const forcing = new EventEmitter() as EventEmitter & SignalSource;
+    const codes2: number[] = [];
+    handleShutdownSignals({ source: forcing, stop: () => new Promise<void>(() => undefined), force: () => undefined, timeoutMs: 5_000, logger: silentLogger(), exit: (c) => codes2.push(c) });
+    forcing.emit('SIGTERM', 'SIGTERM');
+    forcing.emit('SIGINT', 'SIGINT');
+    forcing.emit('SIGINT', 'SIGINT');
+    expect(codes2).toEqual([1]);
+  });
+
   it('a stop that fails exits 1', async () => {
     const t = setup(() => Promise.reject(new Error('store flush failed')));
     t.source.emit('SIGTERM', 'SIGTERM');

@@ -9,7 +9,7 @@ const issues = (input: unknown): string[] => {
 
 describe('bridges config', () => {
   it('is empty by default and mounted under `bridges` in the config file schema', () => {
-    expect(configSchema.parse({}).bridges).toEqual({ sinks: [], routes: [] });
+    expect(configSchema.parse({}).bridges).toEqual({ sinks: [], routes: [], ingress: [] });
   });
 
   it('fills the defaults of a sink', () => {
