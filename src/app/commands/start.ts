@@ -1,5 +1,6 @@
 /** `holdfast start`: load the config, start everything, run until SIGTERM/SIGINT. */
 import { parseArgs } from 'node:util';
+import { HoldfastError } from '../../errors/index.js';
 import { createLogger } from '../../observability/logger.js';
 import { configFileFrom, loadConfig, TWINS, type FlagValues, type HoldfastConfig } from '../config/index.js';
 import { handleShutdownSignals } from '../signals.js';
@@ -64,7 +65,17 @@ export async function startCommand(args: string[], io: CliIO): Promise<number> {
     const starting = serving.started;
     // SIGHUP reloads the config (one arriving during the start waits for it); process.on takes
     // any signal, the CliIO type names only the shutdown ones.
-    const removeHup = handleReloadSignal({ source: io.signals as unknown as ReloadSignalSource, reload: async () => (await starting).reloader.reload('signal'), logger });
+    const removeHup = handleReloadSignal({
+      source: io.signals as unknown as ReloadSignalSource,
+      reload: async () => {
+        await starting;
+        // The instance serving now: after a failed restart rolled back in place, not the first one.
+        const running = serving.current();
+        if (running === undefined) throw new HoldfastError('APP_NOT_SERVING', 'not serving (stopping or restarting): the reload is skipped');
+        return running.reloader.reload('signal');
+      },
+      logger,
+    });
     // Installed before anything listens: a SIGTERM that arrives while starting (even right
     // after the "listening" line) waits for the start to finish and then stops gracefully.
     const remove = handleShutdownSignals({

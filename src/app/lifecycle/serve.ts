@@ -121,6 +121,7 @@ export function serve(opts: ServeOptions): Serving {
       .finally(() => (restarting = undefined));
   };
   process.on('SIGUSR2', onUsr2);
+  started.catch(() => process.off('SIGUSR2', onUsr2));
 
   return {
     started,

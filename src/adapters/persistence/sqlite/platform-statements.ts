@@ -93,9 +93,15 @@ export class PlatformStatements {
     this.deleteHistoryOf = db.prepare('DELETE FROM shadow_history WHERE device_id = ?');
 
     this.upsertCommand = db.prepare(
-      `INSERT OR REPLACE INTO commands (${COMMAND_COLUMNS})
+      // An upsert, not INSERT OR REPLACE: a state change (the common write) then leaves the
+      // row's (device_id, seq) index entry alone instead of deleting and re-inserting all three.
+      // A command's device_id and seq never change once it is queued.
+      `INSERT INTO commands (${COMMAND_COLUMNS})
        VALUES (@id, @device_id, @seq, @name, @payload, @state, @created_at, @updated_at, @deadline_at, @attempts,
-         @max_attempts, @result, @error)`,
+         @max_attempts, @result, @error)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, payload = excluded.payload, state = excluded.state,
+         updated_at = excluded.updated_at, deadline_at = excluded.deadline_at, attempts = excluded.attempts,
+         max_attempts = excluded.max_attempts, result = excluded.result, error = excluded.error`,
     );
     this.getCommand = db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE id = ?`);
     this.commandsOf = db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE device_id = ? ORDER BY seq LIMIT ?`);
