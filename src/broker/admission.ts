@@ -47,6 +47,8 @@ export class Admission {
     private readonly config: BrokerConfig,
     private readonly clock: Clock,
     sampler?: LoadSampler,
+    /** For the rate buckets: monotonic in production (see ports/clock.ts monotonicClock). */
+    private readonly rateClock: Clock = clock,
   ) {
     this.ipRate = this.buildIpRate();
     const o = config.overload;
@@ -100,7 +102,7 @@ export class Admission {
       refillPerSec: a.connectRatePerIpPerS,
       maxKeys: a.maxTrackedIps,
       whenFull: 'reject',
-      clock: this.clock,
+      clock: this.rateClock,
     });
   }
 
@@ -144,7 +146,7 @@ export class Admission {
     if (a.connectRatePerListenerPerS > 0) {
       let bucket = this.listenerRate.get(listener);
       if (bucket === undefined) {
-        bucket = new TokenBucket({ capacity: a.connectBurstPerListener, refillPerSec: a.connectRatePerListenerPerS, clock: this.clock });
+        bucket = new TokenBucket({ capacity: a.connectBurstPerListener, refillPerSec: a.connectRatePerListenerPerS, clock: this.rateClock });
         this.listenerRate.set(listener, bucket);
       }
       if (!bucket.tryTake(1)) {

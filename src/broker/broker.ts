@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { RC } from '../codec/mqtt/reason-codes.js';
 import type { Logger } from '../observability/logger.js';
-import { systemClock, type Clock } from '../ports/clock.js';
+import { monotonicClock, systemClock, type Clock } from '../ports/clock.js';
 import type { Store, StoredSubscription } from '../ports/store.js';
 import { noopTracer, type Tracer } from '../ports/tracer.js';
 import { DeadlineHeap } from '../resilience/deadline-heap.js';
@@ -83,6 +83,8 @@ export class Broker {
   readonly logger: Logger;
   readonly hooks: Hooks;
   readonly clock: Clock;
+  /** For rates (token buckets): monotonic unless a test injects `clock`. */
+  readonly rateClock: Clock;
   readonly tracer: Tracer;
   readonly router = new Router();
   readonly sessions = new Map<string, Session>();
@@ -116,8 +118,9 @@ export class Broker {
     this.logger = deps.logger;
     this.hooks = deps.hooks ?? {};
     this.clock = deps.clock ?? systemClock;
+    this.rateClock = deps.clock ?? monotonicClock;
     this.tracer = deps.tracer ?? noopTracer;
-    this.admission = new Admission(config, this.clock, deps.loadSampler);
+    this.admission = new Admission(config, this.clock, deps.loadSampler, this.rateClock);
     this.internalSubs = new InternalSubscriptions(this.logger);
     this.purge = new BackgroundPurge(this.router.retained, this.store, this.stats, this.logger);
     this.authBreaker = new CircuitBreaker({

@@ -8,6 +8,15 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/**
+ * Monotonic time on the same scale (epoch ms at process start, then performance.now()):
+ * for rates and intervals, which a wall-clock step (NTP, a VM resumed) must not bend. A
+ * backward step of the wall clock would otherwise empty every token bucket for as long as
+ * the step, a forward one fill them.
+ */
+const origin = performance.timeOrigin;
+export const monotonicClock: Clock = { now: () => origin + performance.now() };
+
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
   constructor(private t = 1_700_000_000_000) {}

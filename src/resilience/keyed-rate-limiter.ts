@@ -13,7 +13,7 @@
  *   bucket if it comes back).
  */
 import type { Clock } from '../ports/clock.js';
-import { systemClock } from '../ports/clock.js';
+import { monotonicClock } from '../ports/clock.js';
 import { checkNumber, invalidOption } from './errors.js';
 import { BucketShape } from './token-bucket.js';
 
@@ -60,7 +60,7 @@ export class KeyedRateLimiter {
 
   constructor(options: KeyedRateLimiterOptions) {
     this.shape = new BucketShape(options.capacity, options.refillPerSec);
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? monotonicClock;
     this.origin = this.clock.now();
     this.maxKeys = checkNumber('maxKeys', options.maxKeys ?? 100_000, 1);
     this.whenFull = options.whenFull ?? 'reject';

@@ -10,7 +10,7 @@
  * how long the caller should stop (e.g. stop reading a socket) to get out of debt.
  */
 import type { Clock } from '../ports/clock.js';
-import { systemClock } from '../ports/clock.js';
+import { monotonicClock } from '../ports/clock.js';
 import { checkNumber } from './errors.js';
 
 /** Slack (ms) in the admission test, so that waiting exactly `timeUntil(n)` is enough despite rounding. */
@@ -86,7 +86,7 @@ export class TokenBucket {
 
   constructor(options: TokenBucketOptions) {
     this.shape = new BucketShape(options.capacity, options.refillPerSec);
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? monotonicClock;
     this.origin = this.clock.now();
     const initial = checkNumber('initialTokens', options.initialTokens ?? options.capacity, 0);
     this.tat = Math.max(0, options.capacity - initial) * this.shape.interval;

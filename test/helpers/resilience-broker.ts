@@ -145,7 +145,7 @@ export function recordAdmissions(broker: Broker): AdmissionDecision[] {
   const decide = admission.onAccept.bind(admission);
   admission.onAccept = (listener, ip) => {
     const r = decide(listener, ip);
-    log.push({ at: broker.clock.now(), cause: r?.cause });
+    log.push({ at: broker.rateClock.now(), cause: r?.cause }); // the buckets' clock
     return r;
   };
   return log;

@@ -275,7 +275,7 @@ export function completeConnect(
   ch.setNegotiated(n);
   const limits = broker.config.clientLimits;
   if (limits.publishRatePerS > 0) {
-    ch.publishBucket = new TokenBucket({ capacity: limits.publishBurst, refillPerSec: limits.publishRatePerS, clock: broker.clock });
+    ch.publishBucket = new TokenBucket({ capacity: limits.publishBurst, refillPerSec: limits.publishRatePerS, clock: broker.rateClock });
   }
   const cfg = broker.config.mqtt;
   if (ch.version === 5) {

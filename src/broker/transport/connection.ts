@@ -78,7 +78,7 @@ export class Connection implements ChannelOutput, ConnectionHandle, WireEvents {
     if (this.closed) return;
     const limits = this.broker.config.clientLimits;
     if (limits.bytesPerS > 0) {
-      this.bytesBucket ??= new TokenBucket({ capacity: limits.bytesBurst, refillPerSec: limits.bytesPerS, clock: this.broker.clock });
+      this.bytesBucket ??= new TokenBucket({ capacity: limits.bytesBurst, refillPerSec: limits.bytesPerS, clock: this.broker.rateClock });
       const pauseMs = this.bytesBucket.consume(chunk.length);
       if (pauseMs > 0) {
         this.broker.stats.rateLimited++;
