@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, build (dist/, which the CLI tests run), lint (eslint + dependency-cruiser), then vitest. Every step runs
+// `npm test`: typecheck, lint (eslint + dependency-cruiser), then vitest. Every step runs
 // even when an earlier one failed, so one run shows everything. The last line is always
-// `N passed, M failed`; a failed typecheck, build or lint counts as 1 failed each, a test file
+// `N passed, M failed`; a failed typecheck or lint counts as 1 failed each, a test file
 // that cannot even be loaded counts as 1 failed. Exit code 1 when anything failed.
 // Extra arguments go to vitest: `npm test -- test/unit/app`.
 import { spawnSync } from 'node:child_process';
@@ -28,12 +28,6 @@ let failed = 0;
 
 const typecheck = step('typecheck: tsc -p tsconfig.json --noEmit', node, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
 if (typecheck) passed++;
-else failed++;
-
-// The CLI and chaos tests run bin/holdfast.js, which runs dist/: build it from this tree
-// first, so that they never test a stale build.
-const build = step('build: tsc -p tsconfig.build.json', node, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
-if (build) passed++;
 else failed++;
 
 const lint = step('lint: npm run lint', npm, ['run', '--silent', 'lint']);

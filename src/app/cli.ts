@@ -2,35 +2,28 @@
  * The `holdfast` command line (INTERFACES.md): start, passwd, config check, store, slo, and
  * on the admin API devices, shadow, cmd, simulate, bridges; --help, --version. `main` returns the exit code; bin/holdfast.js exits with it.
  */
-import { storeCommand } from './commands/store.js';
-import { bridgesCommand } from './commands/bridges.js';
-import { cmdCommand } from './commands/cmd.js';
-import { configCommand } from './commands/config-check.js';
-import { devicesCommand } from './commands/devices.js';
 import { processIO, type CliIO } from './commands/io.js';
-import { passwdCommand } from './commands/passwd.js';
-import { shadowCommand } from './commands/shadow.js';
-import { simulateCommand } from './commands/simulate.js';
-import { sloCommand } from './commands/slo.js';
-import { startCommand } from './commands/start.js';
-import { restartCommand } from './commands/restart.js';
 import { MAIN_USAGE } from './commands/usage.js';
 import { VERSION } from './version.js';
 
 export { processIO, type CliIO } from './commands/io.js';
 
-const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> = {
-  start: startCommand,
-  passwd: passwdCommand,
-  config: configCommand,
-  store: storeCommand,
-  slo: sloCommand,
-  devices: devicesCommand,
-  shadow: shadowCommand,
-  cmd: cmdCommand,
-  simulate: simulateCommand,
-  bridges: bridgesCommand,
-  restart: restartCommand,
+type Command = (args: string[], io: CliIO) => Promise<number>;
+
+// Each command is loaded when it runs: `holdfast devices list` does not load the broker,
+// SQLite, fastify or the NATS and PostgreSQL clients (a quicker CLI, and quicker tests).
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./commands/start.js')).startCommand,
+  passwd: async () => (await import('./commands/passwd.js')).passwdCommand,
+  config: async () => (await import('./commands/config-check.js')).configCommand,
+  store: async () => (await import('./commands/store.js')).storeCommand,
+  slo: async () => (await import('./commands/slo.js')).sloCommand,
+  devices: async () => (await import('./commands/devices.js')).devicesCommand,
+  shadow: async () => (await import('./commands/shadow.js')).shadowCommand,
+  cmd: async () => (await import('./commands/cmd.js')).cmdCommand,
+  simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
+  bridges: async () => (await import('./commands/bridges.js')).bridgesCommand,
+  restart: async () => (await import('./commands/restart.js')).restartCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
@@ -47,11 +40,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     io.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS[first];
-  if (command === undefined) {
+  const load = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+  if (load === undefined) {
     const what = first.startsWith('-') ? `unknown option ${first}` : `unknown command '${first}'`;
     io.stderr.write(`holdfast: ${what} (see holdfast --help)\n`);
     return 1;
   }
+  const command = await load();
   return command([...rest], io);
 }

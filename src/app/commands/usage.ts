@@ -1,5 +1,5 @@
 /** Help texts. The flags of `start` come from the one table of flags and env twins. */
-import { TWINS } from '../config/index.js';
+import { TWINS } from '../config/sources.js'; // not config/index.js: --help must not load the schema
 
 const flagLines = TWINS.map((t) => {
   const left = `  --${t.flag} ${t.flag === 'config' ? 'FILE' : t.kind === 'port' ? 'N' : t.flag === 'bind' ? 'ADDR' : t.flag === 'data-dir' ? 'DIR' : 'LEVEL'}`;
