@@ -396,7 +396,7 @@ function renderMarkdown(meta, results, rawFile) {
     '(a large value means the row is contaminated). "irq+softirq" is kernel interrupt time on the broker\'s core',
     '(loopback TCP delivery runs there); when it interrupted the broker it is also counted in broker CPU.',
     '',
-    `Raw results: \`${rawFile}\` (not committed).`,
+    `Raw results: \`${rawFile}\` (tracked in git: the next run carries rows over from it).`,
   ].join('\n');
 }
 
