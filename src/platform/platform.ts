@@ -83,6 +83,7 @@ export function createPlatform(d: PlatformDeps): ComposedPlatform {
     delete: async (id) => {
       await registryImpl.delete(id);
       deviceCount = Math.max(0, deviceCount - 1);
+      await commands.forgetDevice(id); // its commands went with it: not its in-memory queue
     },
     list: (q) => registryImpl.list(q),
   };

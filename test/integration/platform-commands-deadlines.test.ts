@@ -6,6 +6,7 @@
  * The sweep timer is set far out: the tests run sweep() themselves after moving the clock.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { newCommandRecord } from '../../src/platform/commands/command-records.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { addDevice, Device, startPlatformBroker, type PlatformBroker } from './platform-commands-helpers.js';
 
@@ -132,5 +133,23 @@ describe('issue 5 commands: expiry', () => {
     await b.commands.idle();
     for (const c of [late, late2, late3]) expect(await b.commands.get(c.id)).toMatchObject({ state: 'expired', attempts: 0 });
     expect(d.commands().map((m) => d.commandName(m))).toEqual(['keep']);
+  });
+});
+
+describe('issue 5 commands: more open commands in the store than the queue bound', () => {
+  it('the sweep expires the ones past the part of the queue held in memory too', async () => {
+    const { b, clock } = await clocked({ commands: { maxQueuedPerDevice: 2 } });
+    await addDevice(b.platform, 'big1');
+    const t0 = clock.now();
+    // Written as a store with a larger bound left them (maxQueuedPerDevice was lowered since).
+    for (let seq = 1; seq <= 4; seq++) {
+      await b.platform.putCommand(newCommandRecord('big1', seq, { name: `c${seq}` }, { timeoutMs: 1000, maxAttempts: 1 }, t0));
+    }
+    await expect(b.commands.send('big1', { name: 'more' })).rejects.toMatchObject({ code: 'COMMAND_QUEUE_FULL' });
+    clock.advance(1001);
+    await sweep(b);
+    expect((await b.commands.list('big1')).map((c) => `${c.name}:${c.state}`)).toEqual(['c1:expired', 'c2:expired', 'c3:expired', 'c4:expired']);
+    const next = await b.commands.send('big1', { name: 'after' });
+    expect(next.seq).toBe(5);
   });
 });

@@ -198,3 +198,42 @@ describe('issue 5 commands: offline devices, wait(), limits', () => {
     expect((await b.commands.list('full')).map((c) => c.name)).toEqual(['a', 'b']);
   });
 });
+
+describe('issue 5 commands: the in-memory queue follows the store', () => {
+  it('a device deleted with queued commands and created again gets only its new ones (forgetDevice)', async () => {
+    const b = await platformBroker();
+    await addDevice(b.platform, 'del1');
+    await b.commands.send('del1', { name: 'old1' });
+    await b.commands.send('del1', { name: 'old2' });
+    expect(await b.platform.deleteDevice('del1')).toBe(true);
+    await b.commands.forgetDevice('del1');
+    await addDevice(b.platform, 'del1');
+    const fresh = await b.commands.send('del1', { name: 'new' });
+    expect(fresh.seq).toBe(1);
+    const d = await device(b, 'del1');
+    const [p] = await d.waitFor('commands', 1);
+    expect(d.commandName(p)).toBe('new');
+    await d.respond(p, { ok: true });
+    expect((await b.commands.wait(fresh.id, 5000)).state).toBe('acked');
+    expect(await states(b, 'del1')).toEqual(['new:acked']);
+    expect(d.commands()).toHaveLength(1);
+  });
+
+  it('a failed write drops the queue kept in memory: the next command continues from what the store has', async () => {
+    const b = await platformBroker();
+    await addDevice(b.platform, 'wf1');
+    const first = await b.commands.send('wf1', { name: 'a' });
+    const put = b.platform.putCommand.bind(b.platform);
+    b.platform.putCommand = () => Promise.reject(new Error('disk full'));
+    await expect(b.commands.send('wf1', { name: 'b' })).rejects.toThrow('disk full');
+    b.platform.putCommand = put;
+    const next = await b.commands.send('wf1', { name: 'c' });
+    expect(next.seq).toBe(first.seq + 1);
+    const d = await device(b, 'wf1');
+    const got = await d.waitFor('commands', 1);
+    expect(d.commandName(got[0])).toBe('a');
+    await d.respond(got[0], { ok: true });
+    const more = await d.waitFor('commands', 2);
+    expect(d.commandName(more[1])).toBe('c');
+  });
+});

@@ -31,9 +31,17 @@ const KINDS: Record<TraceSpanKind, SpanKind> = {
   consumer: SpanKind.CONSUMER,
 };
 
+const MESSAGE_SPAN = Symbol('holdfast.messageSpan');
+
 class OtelSpan implements TraceSpan {
   private tp: string | undefined;
+  private ctx: Context | undefined;
   constructor(readonly span: Span) {}
+
+  /** The context that makes this span a parent: built once, shared by all its children (one per copy). */
+  get context(): Context {
+    return (this.ctx ??= trace.setSpan(ROOT_CONTEXT, this.span));
+  }
 
   get traceparent(): string {
     if (this.tp === undefined) {
@@ -52,18 +60,9 @@ class OtelSpan implements TraceSpan {
   }
 
   end(endTimeMs?: number): void {
-    this.span.end(endTimeMs === undefined ? undefined : new Date(endTimeMs));
+    // A number is ms since the epoch to the SDK (TimeInput): no Date needed.
+    this.span.end(endTimeMs);
   }
-}
-
-function attributesOf(a: SpanOptions['attributes']): Attributes | undefined {
-  if (a === undefined) return undefined;
-  const out: Attributes = {};
-  for (const k in a) {
-    const v = a[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
 }
 
 export interface OtelTracerOptions {
@@ -78,7 +77,6 @@ export class OtelTracer implements Tracer {
   readonly enabled = true;
   readonly sampled: (id: string) => boolean;
   private readonly tracer: ApiTracer;
-  private readonly byMessage = new WeakMap<object, TraceSpan>();
 
   constructor(provider: TracerProvider, opts: OtelTracerOptions) {
     this.tracer = provider.getTracer(opts.name ?? 'holdfast', opts.version);
@@ -86,30 +84,34 @@ export class OtelTracer implements Tracer {
   }
 
   startSpan(name: string, opts: SpanOptions = {}): TraceSpan {
+    // The attributes are handed over as they are: the SDK copies them (sanitizeAttributes) and
+    // skips undefined values itself. A start time is ms since the epoch (a TimeInput).
     const span = this.tracer.startSpan(
       name,
-      {
-        kind: KINDS[opts.kind ?? 'internal'],
-        ...(opts.startTimeMs !== undefined ? { startTime: new Date(opts.startTimeMs) } : {}),
-        attributes: attributesOf(opts.attributes),
-      },
+      { kind: KINDS[opts.kind ?? 'internal'], startTime: opts.startTimeMs, attributes: opts.attributes as Attributes | undefined },
       this.parentContext(opts.parent),
     );
     return new OtelSpan(span);
   }
 
+  // The span rides on the message under a private symbol, not in a WeakMap: a WeakMap with
+  // thousands of live keys makes every garbage collection process its entries (ephemerons),
+  // which cost about as much as the spans themselves (bench/micro/tracing-span-cost.mjs).
+  // A plain property (Object.defineProperty made the objects slow again). Symbol keys are skipped
+  // by JSON, structuredClone and the store codecs. (A copy made with a spread, as for a
+  // retained message, takes the span along, as the same object kept in the index does.)
   messageSpan(message: object): TraceSpan | undefined {
-    return this.byMessage.get(message);
+    return (message as { [MESSAGE_SPAN]?: TraceSpan })[MESSAGE_SPAN];
   }
 
   setMessageSpan(message: object, span: TraceSpan): void {
-    this.byMessage.set(message, span);
+    (message as { [MESSAGE_SPAN]?: TraceSpan })[MESSAGE_SPAN] = span;
   }
 
   private parentContext(parent: SpanOptions['parent']): Context {
     if (parent === undefined) return ROOT_CONTEXT;
     if (typeof parent !== 'string') {
-      return parent instanceof OtelSpan ? trace.setSpan(ROOT_CONTEXT, parent.span) : ROOT_CONTEXT;
+      return parent instanceof OtelSpan ? parent.context : ROOT_CONTEXT;
     }
     const f = parseTraceparent(parent);
     if (f === undefined) return ROOT_CONTEXT; // a malformed traceparent starts a new trace

@@ -5,9 +5,15 @@
  *
  * Spans leave through a BatchSpanProcessor with a bounded queue: when the collector is
  * slow or gone, spans are dropped (the SDK counts them), the broker never waits.
+ *
+ * Batches are small and leave often (`EXPORT_BATCH_SPANS`, `EXPORT_DELAY_MS`): a span
+ * waiting in the queue is a large SDK object that every young-generation collection copies,
+ * and promotes to the old generation once it has survived two (BENCHMARKS.md, "Cost of
+ * metrics and tracing"; bench/micro/tracing-span-cost.mjs).
  */
 import { HoldfastError } from '../../errors/index.js';
 import type { Tracer } from '../../ports/tracer.js';
+import { PooledIdGenerator } from './id-generator.js';
 import { OtelTracer } from './otel-tracer.js';
 
 export interface OtlpTracingOptions {
@@ -21,6 +27,11 @@ export interface OtlpTracingOptions {
   /** Spans kept waiting for export at most; more are dropped. */
   maxQueueSize: number;
 }
+
+/** Spans per export request at most (an export starts as soon as this many are queued). */
+export const EXPORT_BATCH_SPANS = 128;
+/** Longest wait of a queued span for its export when fewer than a batch are queued. */
+export const EXPORT_DELAY_MS = 200;
 
 export interface LoadedTracing {
   tracer: Tracer;
@@ -49,12 +60,13 @@ export async function loadOtlpTracing(opts: OtlpTracingOptions): Promise<LoadedT
   const exporter = new otlp.OTLPTraceExporter({ url: opts.url, timeoutMillis: opts.timeoutMs });
   const provider = new sdk.BasicTracerProvider({
     sampler: new sdk.AlwaysOnSampler(),
+    idGenerator: new PooledIdGenerator(),
     resource: resources.resourceFromAttributes({ 'service.name': opts.serviceName, 'service.version': opts.serviceVersion }),
     spanProcessors: [
       new sdk.BatchSpanProcessor(exporter, {
         maxQueueSize: opts.maxQueueSize,
-        maxExportBatchSize: Math.min(512, opts.maxQueueSize),
-        scheduledDelayMillis: 1_000,
+        maxExportBatchSize: Math.min(EXPORT_BATCH_SPANS, opts.maxQueueSize),
+        scheduledDelayMillis: EXPORT_DELAY_MS,
         exportTimeoutMillis: opts.timeoutMs,
       }),
     ],

@@ -10,6 +10,10 @@
  * -> expired (never sent); sent past it -> sent again as a new attempt, or failed once
  * maxAttempts attempts went unanswered.
  *
+ * Each device's open commands and last seq are kept in memory (CommandWindows), loaded
+ * from the store on first use and changed only after the store write they mirror: the
+ * store stays the source of truth (restarts, a failed write), the round trip reads it once.
+ *
  * Delivery is at least once: a command is published before its 'sent' state is written,
  * and sent commands are published again when their device reconnects (or the broker
  * restarted), so a device must treat a command id it has already executed as done.
@@ -34,6 +38,7 @@ import {
 } from './command-records.js';
 import { COMMAND_RESPONSE_FILTER, commandTopic, deviceIdOfResponseTopic, encodeCommand, parseResponse } from './command-topics.js';
 import { CommandWaiters } from './command-waiters.js';
+import { CommandWindows, type DeviceWindow } from './command-windows.js';
 
 /** What the commands need from the broker (its server publish/subscribe API). */
 export type CommandBroker = Pick<Broker, 'subscribeInternal' | 'publishFromServer' | 'sessions'>;
@@ -73,6 +78,9 @@ const START_DEVICES = 10_000;
 const MAX_PENDING_PER_DEVICE = 1024;
 /** Reads of one delivery pass at most (when expired commands fill them). */
 const PUMP_ROUNDS = 8;
+/** Devices whose open commands are kept in memory, and records kept in all (least recently used dropped). */
+const WINDOW_DEVICES = 100_000;
+const WINDOW_COMMANDS = 200_000;
 /** setTimeout's longest delay (about 24.8 days). */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -84,6 +92,7 @@ export class CommandServiceImpl implements CommandService {
   private readonly cfg: Required<CommandConfig>;
   private readonly lines = new KeyedSerial(MAX_PENDING_PER_DEVICE);
   private readonly waiters: CommandWaiters;
+  private readonly windows: CommandWindows;
   /** Devices whose sent commands must be published again (they reconnected). */
   private readonly republish = new Set<string>();
   /** Devices connected but not subscribed when we published: when to try again. */
@@ -102,6 +111,11 @@ export class CommandServiceImpl implements CommandService {
     this.cfg = { sweepIntervalMs: 1000, maxWaiters: 10_000, maxPayloadBytes: 65_536, ...opts.config };
     if (!(this.cfg.window >= 1)) throw new PlatformError('INVALID_INPUT', 'commands window must be at least 1');
     this.waiters = new CommandWaiters(this.cfg.maxWaiters);
+    this.windows = new CommandWindows(this.store, {
+      maxDevices: WINDOW_DEVICES,
+      maxCommands: WINDOW_COMMANDS,
+      loadLimit: this.cfg.maxQueuedPerDevice,
+    });
   }
 
   /** Subscribes to responses, starts the sweep and delivers to the devices already connected. */
@@ -147,11 +161,10 @@ export class CommandServiceImpl implements CommandService {
       throw new PlatformError('DEVICE_NOT_FOUND', `no device ${deviceId}`, { details: { deviceId } });
     }
     const queued = this.lines.run(deviceId, async () => {
-      const open = await this.store.commandsOf(deviceId, OPEN_STATES, this.cfg.maxQueuedPerDevice);
-      if (open.length >= this.cfg.maxQueuedPerDevice) throw queueFull(deviceId, this.cfg.maxQueuedPerDevice);
-      const seq = (await this.store.lastCommandSeq(deviceId)) + 1;
-      const c = newCommandRecord(deviceId, seq, cmd, limits, this.clock.now());
-      await this.store.putCommand(c);
+      const w = await this.windows.get(deviceId);
+      if (w.open.length >= this.cfg.maxQueuedPerDevice) throw queueFull(deviceId, this.cfg.maxQueuedPerDevice);
+      const c = newCommandRecord(deviceId, w.lastSeq + 1, cmd, limits, this.clock.now());
+      await this.put(w, c);
       return c;
     });
     if (queued === undefined) throw queueFull(deviceId, this.cfg.maxQueuedPerDevice);
@@ -203,7 +216,10 @@ export class CommandServiceImpl implements CommandService {
       );
       timer.unref();
       signal?.addEventListener('abort', onAbort, { once: true });
-      // It may have become final between the first read and add().
+      // It may have become final between the first read and add(). Not when the device's
+      // window holds it as open now: its final state is written, then the window changed and
+      // the waiters settled, all after this point.
+      if (this.windows.isOpen(first.deviceId, commandId)) return;
       this.store.getCommand(commandId).then(
         (c) => {
           if (c !== undefined && isFinal(c.state)) finish(() => resolve(c));
@@ -211,6 +227,12 @@ export class CommandServiceImpl implements CommandService {
         () => undefined,
       );
     });
+  }
+
+  /** The device was deleted (with its commands): its in-memory window goes too. */
+  async forgetDevice(deviceId: string): Promise<void> {
+    this.windows.forget(deviceId);
+    await this.lines.runAlways(deviceId, async () => this.windows.forget(deviceId));
   }
 
   /** The device connected (wired from the onConnected hook): its sent commands again, then the queue. */
@@ -252,33 +274,30 @@ export class CommandServiceImpl implements CommandService {
     const again = this.republish.has(deviceId);
     let missedAgain = false;
     let missedNew = false;
-    // More than one read only when expired commands filled the first one (bounded rounds).
-    for (let round = 0, more = true; more && round < PUMP_ROUNDS; round++) {
-      const open = await this.store.commandsOf(deviceId, OPEN_STATES, 2 * window);
-      let inflight = 0;
-      let expiredHere = 0;
-      for (const c of open) {
-        const now = this.clock.now();
-        if (c.state === 'sent') {
-          inflight++;
-          if (again && round === 0 && this.publish(c, client.protocolVersion, now) === 0) missedAgain = true;
-          continue;
-        }
-        if (inflight >= window) break;
-        if (c.deadlineAt <= now) {
-          await this.settle(expired(c, now));
-          expiredHere++;
-          continue;
-        }
-        const next = attempted(c, now);
-        if (this.publish(next, client.protocolVersion, now) === 0) {
-          missedNew = true; // not subscribed yet: it stays queued, and so do the ones after it
-          break;
-        }
-        await this.store.putCommand(next);
+    const w = await this.windows.get(deviceId);
+    // A snapshot: settling and sending change w.open. At most PUMP_ROUNDS * 2 * window
+    // commands looked at per pass (expired ones beyond it are left to the sweep).
+    const open = w.open.slice(0, PUMP_ROUNDS * 2 * window);
+    let inflight = 0;
+    for (const c of open) {
+      const now = this.clock.now();
+      if (c.state === 'sent') {
         inflight++;
+        if (again && this.publish(c, client.protocolVersion, now) === 0) missedAgain = true;
+        continue;
       }
-      more = !missedNew && expiredHere > 0 && inflight < window && open.length === 2 * window;
+      if (inflight >= window) break;
+      if (c.deadlineAt <= now) {
+        await this.settle(w, expired(c, now));
+        continue;
+      }
+      const next = attempted(c, now);
+      if (this.publish(next, client.protocolVersion, now) === 0) {
+        missedNew = true; // not subscribed yet: it stays queued, and so do the ones after it
+        break;
+      }
+      await this.put(w, next);
+      inflight++;
     }
     if (!missedAgain) this.republish.delete(deviceId);
     if (missedAgain || missedNew) this.undelivered.set(deviceId, this.clock.now() + this.cfg.retryBackoffMs);
@@ -298,8 +317,19 @@ export class CommandServiceImpl implements CommandService {
     });
   }
 
-  private async settle(c: CommandRecord): Promise<void> {
-    await this.store.putCommand(c);
+  /** Writes `c`, then mirrors it in the device's window; a failed write drops the window. */
+  private async put(w: DeviceWindow, c: CommandRecord): Promise<void> {
+    try {
+      await this.store.putCommand(c);
+    } catch (err) {
+      this.windows.forget(c.deviceId);
+      throw err;
+    }
+    this.windows.apply(w, c);
+  }
+
+  private async settle(w: DeviceWindow, c: CommandRecord): Promise<void> {
+    await this.put(w, c);
     if (isFinal(c.state)) this.waiters.settle(c);
   }
 
@@ -318,14 +348,15 @@ export class CommandServiceImpl implements CommandService {
       return;
     }
     const queued = this.lines.run(deviceId, async () => {
-      const c = await this.store.getCommand(r.commandId);
+      const w = await this.windows.get(deviceId);
+      const c = w.open.find((x) => x.id === r.commandId);
       // A response to a command of another device, or a late / duplicate one: nothing to do.
-      if (c === undefined || c.deviceId !== deviceId || isFinal(c.state)) {
-        this.logger.debug({ deviceId, commandId: r.commandId, state: c?.state }, 'command response for no open command');
+      if (c === undefined) {
+        this.logger.debug({ deviceId, commandId: r.commandId }, 'command response for no open command');
         return;
       }
       const now = this.clock.now();
-      await this.settle(r.success ? acked(c, r.result, now) : failed(c, r.error, now));
+      await this.settle(w, r.success ? acked(c, r.result, now) : failed(c, r.error, now));
       await this.pump(deviceId);
     });
     if (queued === undefined) this.logger.warn({ deviceId }, 'too many command responses waiting: dropped (retried at its deadline)');
@@ -358,10 +389,18 @@ export class CommandServiceImpl implements CommandService {
     for (const [deviceId, ids] of byDevice) {
       work.push(
         this.lines.runAlways(deviceId, async () => {
+          const w = await this.windows.get(deviceId);
+          let beyond = false;
           for (const id of ids) {
-            const c = await this.store.getCommand(id); // it may have moved on since the query
-            if (c !== undefined && !isFinal(c.state) && c.deadlineAt <= now) await this.deadlinePassed(c, now);
+            let c = w.open.find((x) => x.id === id); // it may have moved on since the query
+            if (c === undefined && w.truncated) {
+              // Past the part of the queue held in memory (more open commands than maxQueuedPerDevice).
+              c = await this.store.getCommand(id);
+              beyond = true;
+            }
+            if (c !== undefined && !isFinal(c.state) && c.deadlineAt <= now) await this.deadlinePassed(w, c, now);
           }
+          if (beyond) this.windows.forget(deviceId); // read again from the store by the pass below
           await this.pump(deviceId);
         }),
       );
@@ -374,13 +413,13 @@ export class CommandServiceImpl implements CommandService {
   }
 
   /** Queued -> expired; sent -> a new attempt (published if the device is connected, else on its return) or failed. */
-  private async deadlinePassed(c: CommandRecord, now: number): Promise<void> {
+  private async deadlinePassed(w: DeviceWindow, c: CommandRecord, now: number): Promise<void> {
     if (c.state === 'queued') {
-      await this.settle(expired(c, now));
+      await this.settle(w, expired(c, now));
       return;
     }
     if (c.attempts >= c.maxAttempts) {
-      await this.settle(failed(c, `no response after ${c.attempts} attempt${c.attempts === 1 ? '' : 's'}`, now));
+      await this.settle(w, failed(c, `no response after ${c.attempts} attempt${c.attempts === 1 ? '' : 's'}`, now));
       return;
     }
     const next = attempted(c, now);
@@ -389,7 +428,7 @@ export class CommandServiceImpl implements CommandService {
       this.undelivered.set(c.deviceId, now + this.cfg.retryBackoffMs);
       this.republish.add(c.deviceId);
     }
-    await this.store.putCommand(next);
+    await this.put(w, next);
   }
 }
 

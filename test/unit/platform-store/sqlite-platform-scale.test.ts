@@ -79,14 +79,15 @@ describe('SqlitePlatformStore with 100k devices', () => {
     }
   });
 
-  it('a page is fast at the start and deep in the range, whatever the filter', async () => {
+  // How fast a page is, is for benchmarks (no wall-clock assertion on a shared CI machine):
+  // the plan test above checks that every filter walks an index in id order.
+  it('a page at the start and deep in the range holds at most the limit, in id order, whatever the filter', async () => {
     for (const [name, q] of queries) {
       for (const after of [undefined, id(90_000)]) {
-        await store.listDevices({ ...q, after }); // prepare once
-        const t0 = performance.now();
         const page = await store.listDevices({ ...q, after });
-        const ms = performance.now() - t0;
-        expect(ms, `${name} after ${after}`).toBeLessThan(100);
+        const ids = page.items.map((d) => d.id);
+        expect(ids, `${name} after ${after}`).toEqual([...ids].sort());
+        if (after !== undefined) expect(ids.every((x) => x > after)).toBe(true);
         expect(page.items.length).toBeLessThanOrEqual(100);
         if (name !== 'rare label' || after === undefined) expect(page.items.length, name).toBeGreaterThan(0);
       }

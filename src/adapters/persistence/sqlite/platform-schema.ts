@@ -9,10 +9,20 @@
  *   index range, not a JSON scan) and presence state (presence_state);
  * - credentials by device, by fingerprint and by subject CN (the auth hook's lookups);
  * - shadow history by device in insertion order (the rowid);
- * - commands by device in seq order, by state and deadline (the expiry sweep), by state and
- *   device (delivery after a restart).
+ * - commands by device in seq order (all of them: lists, the last seq); the open ones
+ *   (queued, sent) by device in seq order (the delivery window, devices with work after a
+ *   restart) and by deadline (the expiry sweep). Those two are partial indexes: a command
+ *   leaves them once final, so they stay as small as the open work, and the statements
+ *   that use them name the open states literally (SQLite uses a partial index only for a
+ *   WHERE it can prove from the SQL text, not from bound parameters).
+ *
+ * Version 2 replaced the full (state, deadline_at) and (state, device_id) indexes of
+ * version 1 with the partial ones; opening a version 1 file migrates it (DROP/CREATE INDEX).
  */
-export const PLATFORM_SCHEMA_VERSION = 1;
+export const PLATFORM_SCHEMA_VERSION = 2;
+
+/** The open command states, as SQL (must match OPEN_STATES of the command service). */
+export const OPEN_STATES_SQL = "('queued', 'sent')";
 
 export const PLATFORM_SCHEMA = `
 CREATE TABLE IF NOT EXISTS devices (
@@ -99,6 +109,8 @@ CREATE TABLE IF NOT EXISTS commands (
   error        TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS commands_device_seq ON commands (device_id, seq);
-CREATE INDEX IF NOT EXISTS commands_state_deadline ON commands (state, deadline_at);
-CREATE INDEX IF NOT EXISTS commands_state_device ON commands (state, device_id);
+DROP INDEX IF EXISTS commands_state_deadline;
+DROP INDEX IF EXISTS commands_state_device;
+CREATE INDEX IF NOT EXISTS commands_open_device ON commands (device_id, seq) WHERE state IN ${OPEN_STATES_SQL};
+CREATE INDEX IF NOT EXISTS commands_open_deadline ON commands (deadline_at) WHERE state IN ${OPEN_STATES_SQL};
 `;

@@ -1,5 +1,7 @@
 /** The prepared statements of SqlitePlatformStore (one place, prepared once per open). */
 import type Database from 'better-sqlite3';
+import type { CommandState } from '../../../ports/platform-store.js';
+import { OPEN_STATES_SQL } from './platform-schema.js';
 
 const CREDENTIAL_COLUMNS = 'id, device_id, kind, secret_hash, fingerprint256, subject_cn, created_at, expires_at';
 const COMMAND_COLUMNS =
@@ -38,6 +40,10 @@ export class PlatformStatements {
   readonly commandsOf: Database.Statement;
   readonly lastCommandSeq: Database.Statement;
   readonly deleteCommandsOf: Database.Statement;
+  /** The same queries for exactly the open states (queued, sent), over the partial indexes. */
+  readonly openCommandsOf: Database.Statement;
+  readonly openCommandsDue: Database.Statement;
+  readonly devicesWithOpenCommands: Database.Statement;
   private readonly byStateCount = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {
@@ -107,6 +113,29 @@ export class PlatformStatements {
     this.commandsOf = db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE device_id = ? ORDER BY seq LIMIT ?`);
     this.lastCommandSeq = db.prepare('SELECT max(seq) AS seq FROM commands WHERE device_id = ?');
     this.deleteCommandsOf = db.prepare('DELETE FROM commands WHERE device_id = ?');
+    this.openCommandsOf = db.prepare(
+      `SELECT ${COMMAND_COLUMNS} FROM commands INDEXED BY commands_open_device
+       WHERE device_id = ? AND state IN ${OPEN_STATES_SQL} ORDER BY seq LIMIT ?`,
+    );
+    this.openCommandsDue = db.prepare(
+      `SELECT ${COMMAND_COLUMNS} FROM commands INDEXED BY commands_open_deadline
+       WHERE state IN ${OPEN_STATES_SQL} AND deadline_at <= ? ORDER BY deadline_at LIMIT ?`,
+    );
+    this.devicesWithOpenCommands = db.prepare(
+      `SELECT DISTINCT device_id FROM commands INDEXED BY commands_open_device WHERE state IN ${OPEN_STATES_SQL} LIMIT ?`,
+    );
+  }
+
+  /** True when `states` are exactly the open states (queued and sent, in any order, no others). */
+  static isOpenSet(states: readonly CommandState[]): boolean {
+    let queued = false;
+    let sent = false;
+    for (const st of states) {
+      if (st === 'queued') queued = true;
+      else if (st === 'sent') sent = true;
+      else return false;
+    }
+    return queued && sent;
   }
 
   /** Statements with `state IN (?, ...)`, prepared per number of states. */

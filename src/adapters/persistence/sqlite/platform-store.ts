@@ -5,9 +5,9 @@
  * Writes are grouped: each write joins a batch that commits in one transaction at the end
  * of the current event-loop turn (setImmediate); its promise resolves after the commit
  * (durable as `durability` says: fsync = synchronous FULL, commit = NORMAL, survives a
- * process crash; none = OFF). Each write of a batch runs in its own savepoint, so a write
- * that throws fails alone. Reads run at once and see every write that resolved before them.
- * putShadow's version check runs inside the batch, in order with the other writes.
+ * process crash; none = OFF). A write that throws fails alone: the batch then runs again
+ * with a savepoint per write (see runBatch). Reads run at once and see every write that
+ * resolved before them. putShadow's version check runs inside the batch, in order with the other writes.
  */
 import Database from 'better-sqlite3';
 import { HoldfastError } from '../../../errors/index.js';
@@ -136,19 +136,9 @@ export class SqlitePlatformStore implements PlatformStore {
     const ops = this.batch;
     if (ops.length === 0 || this.db === undefined) return;
     this.batch = [];
-    const db = this.db;
-    const results: { ok: boolean; value: unknown }[] = [];
-    const savepoint = db.transaction((op: Op) => op.run());
+    let results: { ok: boolean; value: unknown }[];
     try {
-      db.transaction(() => {
-        for (const op of ops) {
-          try {
-            results.push({ ok: true, value: savepoint(op) });
-          } catch (err) {
-            results.push({ ok: false, value: err });
-          }
-        }
-      })();
+      results = this.runBatch(this.db, ops);
     } catch (err) {
       this.counters.failedWrites += ops.length;
       for (const op of ops) op.reject(new HoldfastError('STORE_WRITE_FAILED', `platform store commit failed: ${(err as Error).message}`, { cause: err }));
@@ -164,6 +154,39 @@ export class SqlitePlatformStore implements PlatformStore {
         op.reject(r.value);
       }
     });
+  }
+
+  /**
+   * One transaction for the batch. First without savepoints (a savepoint per write cost as
+   * much as the write itself): if every write succeeds, that commits. If one throws, the
+   * whole transaction is rolled back and the batch runs again with a savepoint per write, so
+   * that the failing write fails alone (writes only touch the database: running one again
+   * after a rollback gives the same result). Throws when the commit itself fails.
+   */
+  private runBatch(db: Database.Database, ops: Op[]): { ok: boolean; value: unknown }[] {
+    const fast: { ok: boolean; value: unknown }[] = [];
+    let failed = false;
+    try {
+      db.transaction(() => {
+        for (const op of ops) fast.push({ ok: true, value: op.run() });
+      })();
+    } catch (err) {
+      if (fast.length === ops.length) throw err; // every write ran: the COMMIT itself failed
+      failed = true;
+    }
+    if (!failed) return fast;
+    const results: { ok: boolean; value: unknown }[] = [];
+    const savepoint = db.transaction((op: Op) => op.run());
+    db.transaction(() => {
+      for (const op of ops) {
+        try {
+          results.push({ ok: true, value: savepoint(op) });
+        } catch (err) {
+          results.push({ ok: false, value: err });
+        }
+      }
+    })();
+    return results;
   }
 
   private handle(): Database.Database {
@@ -310,17 +333,23 @@ export class SqlitePlatformStore implements PlatformStore {
   async commandsOf(deviceId: string, states: readonly CommandState[] | undefined, limit: number): Promise<CommandRecord[]> {
     this.handle();
     if (states !== undefined && states.length === 0) return [];
+    const n = Math.max(0, limit);
     const rows =
       states === undefined
-        ? this.st.commandsOf.all(deviceId, Math.max(0, limit))
-        : this.st.commandsOfIn(states.length).all(deviceId, ...states, Math.max(0, limit));
+        ? this.st.commandsOf.all(deviceId, n)
+        : PlatformStatements.isOpenSet(states)
+          ? this.st.openCommandsOf.all(deviceId, n)
+          : this.st.commandsOfIn(states.length).all(deviceId, ...states, n);
     return (rows as CommandRow[]).map(commandFromRow);
   }
 
   async commandsDue(states: readonly CommandState[], before: number, limit: number): Promise<CommandRecord[]> {
     this.handle();
     if (states.length === 0) return [];
-    const rows = this.st.commandsDue(states.length).all(...states, before, Math.max(0, limit)) as CommandRow[];
+    const n = Math.max(0, limit);
+    const rows = (
+      PlatformStatements.isOpenSet(states) ? this.st.openCommandsDue.all(before, n) : this.st.commandsDue(states.length).all(...states, before, n)
+    ) as CommandRow[];
     return rows.map(commandFromRow);
   }
 
@@ -332,7 +361,10 @@ export class SqlitePlatformStore implements PlatformStore {
   async devicesWithCommands(states: readonly CommandState[], limit: number): Promise<string[]> {
     this.handle();
     if (states.length === 0) return [];
-    const rows = this.st.devicesWithCommands(states.length).all(...states, Math.max(0, limit)) as { device_id: string }[];
+    const n = Math.max(0, limit);
+    const rows = (
+      PlatformStatements.isOpenSet(states) ? this.st.devicesWithOpenCommands.all(n) : this.st.devicesWithCommands(states.length).all(...states, n)
+    ) as { device_id: string }[];
     return rows.map((r) => r.device_id);
   }
 }
