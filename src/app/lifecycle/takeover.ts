@@ -6,7 +6,7 @@
 import { Broker, warmUpConnectPath } from '../../broker/index.js';
 import { MemoryStore } from '../../adapters/persistence/memory/index.js';
 import { silentLogger, type Logger } from '../../observability/logger.js';
-import type { Server as NetServer } from 'node:net';
+import { Server as NetServerClass, type Server as NetServer, type Socket } from 'node:net';
 import { HoldfastError } from '../../errors/index.js';
 import { toRuntimeConfig, type HoldfastConfig } from '../config/index.js';
 import type { HandoverMessage } from './handover-protocol.js';
@@ -37,6 +37,16 @@ function configuredPort(config: HoldfastConfig, name: HandoverName): number | nu
 }
 
 export async function takeOver(config: HoldfastConfig, logger: Logger, channel: TakeoverChannel, cwd?: string): Promise<TakenOver> {
+  // A received server accepts from the moment it arrives (Node listens on the handle before
+  // emitting the message). A connection accepted while the server has no 'connection'
+  // listener is lost: open, unread, never answered nor closed (the client waits for its
+  // CONNACK until its own timeout). So each server gets its gate in the very 'message'
+  // event that delivers it, not once every handle has arrived.
+  const gated = new Map<NetServer, SocketGate>();
+  const gateOnArrival = (_m: unknown, handle?: NetServer | Socket): void => {
+    if (handle instanceof NetServerClass && !gated.has(handle)) gated.set(handle, new SocketGate(handle));
+  };
+  channel.on('message', gateOnArrival);
   const inbox = new IpcInbox(channel);
   try {
     // Everything that can fail without the store fails here, while the old process still serves:
@@ -49,15 +59,14 @@ export async function takeOver(config: HoldfastConfig, logger: Logger, channel: 
     }
     channel.send({ hf: 'prepared' });
     const gates: InheritedHandles = {};
-    const received = new Map<HandoverName, NetServer>();
+    const received = new Map<HandoverName, SocketGate>();
     for (;;) {
       const { m, handle } = await inbox.nextAny(STEP_TIMEOUT_MS, 'the listening sockets');
       if (m.hf === 'handles-sent') break;
-      if (m.hf !== 'handle' || handle === undefined) throw new HoldfastError('APP_RESTART_FAILED', `restart protocol: unexpected ${m.hf}`);
-      received.set(m.name, handle as NetServer);
+      if (m.hf !== 'handle' || !(handle instanceof NetServerClass)) throw new HoldfastError('APP_RESTART_FAILED', `restart protocol: unexpected ${m.hf}`);
+      received.set(m.name, gated.get(handle) ?? new SocketGate(handle));
     }
-    for (const [name, server] of received) {
-      const gate = new SocketGate(server);
+    for (const [name, gate] of received) {
       const want = configuredPort(config, name);
       if (want === null || (want !== 0 && want !== gate.port)) {
         // The new config moved or disabled this listener: it binds its own port.
@@ -72,7 +81,12 @@ export async function takeOver(config: HoldfastConfig, logger: Logger, channel: 
       logger.warn({ err: (err as Error).message }, 'restart: no release from the old process; starting anyway');
     });
     return { config: { ...config, listeners: { ...config.listeners, warmupConnections: 0 } }, inherited: gates };
+  } catch (err) {
+    // The old process keeps serving: stop accepting here and close what waits (the clients retry).
+    await Promise.all([...gated.values()].map((g) => g.close()));
+    throw err;
   } finally {
+    channel.off('message', gateOnArrival);
     inbox.close();
   }
 }
