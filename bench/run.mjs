@@ -200,85 +200,55 @@ async function main() {
 
   const results = {};
   const startFailed = {};
+  // A scenario with variants (one broker per variant): opts.repeat runs of each, the median
+  // kept. A variant whose broker failed to start earlier is recorded as failed when
+  // `skipFailedBrokers` (the bridges variants have always run regardless).
+  const runVariants = async (sc, variants, skipFailedBrokers, run) => {
+    for (const v of variants) {
+      if (skipFailedBrokers && startFailed[v.broker]) {
+        results[sc][v.key] = { ok: false, error: startFailed[v.broker] };
+        continue;
+      }
+      const runs = [];
+      for (let k = 0; k < opts.repeat; k++) {
+        log(`[${sc}] ${v.key}: starting${opts.repeat > 1 ? ` (run ${k + 1}/${opts.repeat})` : ''}`);
+        const x = await run(v);
+        x.loadavg_after = loadAvg();
+        log(`[${sc}] ${v.key}: ${summary(sc, x)} [load ${x.loadavg_after?.join(' ')}]`);
+        runs.push(x);
+        if (x.startError) break;
+        await sleep(1000);
+      }
+      results[sc][v.key] = pickMedian(sc, runs);
+    }
+  };
   for (const sc of opts.scenarios) {
     results[sc] = {};
     if (BRIDGE_SCENARIOS[sc]) {
       // holdfast only: one broker (and one sink) per variant (bench/lib/bridges.mjs)
-      for (const bv of bridgeVariants(sc, opts.brokers)) {
-        const runs = [];
-        for (let k = 0; k < opts.repeat; k++) {
-          log(`[${sc}] ${bv.key}: starting${opts.repeat > 1 ? ` (run ${k + 1}/${opts.repeat})` : ''}`);
-          const x = await runBridges(sc, bv, defs.holdfast, { quick: opts.quick, nice: opts.nice, brokerCore, genCore, downS: opts.bridgesDownS });
-          x.loadavg_after = loadAvg();
-          log(`[${sc}] ${bv.key}: ${summary(sc, x)} [load ${x.loadavg_after?.join(' ')}]`);
-          runs.push(x);
-          if (x.startError) break;
-          await sleep(1000);
-        }
-        results[sc][bv.key] = pickMedian(sc, runs);
-      }
+      await runVariants(sc, bridgeVariants(sc, opts.brokers), false, (bv) =>
+        runBridges(sc, bv, defs.holdfast, { quick: opts.quick, nice: opts.nice, brokerCore, genCore, downS: opts.bridgesDownS }),
+      );
       continue;
     }
     if (PLATFORM_SCENARIOS[sc]) {
       // holdfast only: one broker per auth variant (bench/lib/platform.mjs)
-      for (const pv of platformVariants(opts.brokers)) {
-        if (startFailed[pv.broker]) {
-          results[sc][pv.key] = { ok: false, error: startFailed[pv.broker] };
-          continue;
-        }
-        const runs = [];
-        for (let k = 0; k < opts.repeat; k++) {
-          log(`[${sc}] ${pv.key}: starting${opts.repeat > 1 ? ` (run ${k + 1}/${opts.repeat})` : ''}`);
-          const x = await runPlatform(sc, pv, defs[pv.broker], { quick: opts.quick, nice: opts.nice, brokerCore, genCore });
-          x.loadavg_after = loadAvg();
-          log(`[${sc}] ${pv.key}: ${summary(sc, x)} [load ${x.loadavg_after?.join(' ')}]`);
-          runs.push(x);
-          if (x.startError) break;
-          await sleep(1000);
-        }
-        results[sc][pv.key] = pickMedian(sc, runs);
-      }
+      await runVariants(sc, platformVariants(opts.brokers), true, (pv) =>
+        runPlatform(sc, pv, defs[pv.broker], { quick: opts.quick, nice: opts.nice, brokerCore, genCore }),
+      );
       continue;
     }
     if (ADMISSION_SCENARIOS[sc]) {
       // holdfast with and without admission control (one broker per variant, like the persist scenarios)
-      for (const av of admissionVariants(opts.brokers)) {
-        if (startFailed[av.broker]) {
-          results[sc][av.key] = { ok: false, error: startFailed[av.broker] };
-          continue;
-        }
-        const runs = [];
-        for (let k = 0; k < opts.repeat; k++) {
-          log(`[${sc}] ${av.key}: starting${opts.repeat > 1 ? ` (run ${k + 1}/${opts.repeat})` : ''}`);
-          const x = await runAdmission(sc, av, defs[av.broker], { loadgen, quick: opts.quick, nice: opts.nice, brokerCore, genCore });
-          x.loadavg_after = loadAvg();
-          log(`[${sc}] ${av.key}: ${summary(sc, x)} [load ${x.loadavg_after?.join(' ')}]`);
-          runs.push(x);
-          if (x.startError) break;
-          await sleep(1000);
-        }
-        results[sc][av.key] = pickMedian(sc, runs);
-      }
+      await runVariants(sc, admissionVariants(opts.brokers), true, (av) =>
+        runAdmission(sc, av, defs[av.broker], { loadgen, quick: opts.quick, nice: opts.nice, brokerCore, genCore }),
+      );
       continue;
     }
     if (PERSIST_SCENARIOS[sc]) {
-      for (const pv of persistVariants(opts.brokers)) {
-        if (startFailed[pv.broker]) {
-          results[sc][pv.key] = { ok: false, error: startFailed[pv.broker] };
-          continue;
-        }
-        const runs = [];
-        for (let k = 0; k < opts.repeat; k++) {
-          log(`[${sc}] ${pv.key}: starting${opts.repeat > 1 ? ` (run ${k + 1}/${opts.repeat})` : ''}`);
-          const x = await runPersist(sc, pv, defs[pv.broker], { loadgen, quick: opts.quick, nice: opts.nice, brokerCore, genCore });
-          x.loadavg_after = loadAvg();
-          log(`[${sc}] ${pv.key}: ${summary(sc, x)} [load ${x.loadavg_after?.join(' ')}]`);
-          runs.push(x);
-          if (x.startError) break;
-          await sleep(1000);
-        }
-        results[sc][pv.key] = pickMedian(sc, runs);
-      }
+      await runVariants(sc, persistVariants(opts.brokers), true, (pv) =>
+        runPersist(sc, pv, defs[pv.broker], { loadgen, quick: opts.quick, nice: opts.nice, brokerCore, genCore }),
+      );
       continue;
     }
     for (const b of opts.brokers) {
