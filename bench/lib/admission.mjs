@@ -10,10 +10,9 @@
 // every 100 ms during the storm (served by the same event loop; probed from a child process at the
 // broker's nice level).
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { pinned, startBroker } from './brokers.mjs';
+import { holdfastHttpPort, pinned, startBroker } from './brokers.mjs';
 import { diffCounters, has, readCoreTimes, readCpuSeconds, readRssKiB, readTcpExt, sleep } from './sys.mjs';
 
 /**
@@ -75,23 +74,6 @@ function window(a, b, brokerCore, genCore) {
     gen_core_busy_util: has(core(`cpu${genCore}`, 'busy')) && wall > 0 ? core(`cpu${genCore}`, 'busy') / wall : null,
     tcp: diffCounters(a.tcp, b.tcp),
   };
-}
-
-/** The HTTP port from holdfast's "listening" log line (it listens after the MQTT port opens). */
-async function httpPort(handle, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end && handle.alive()) {
-    let text = '';
-    try {
-      text = fs.readFileSync(handle.log, 'utf8');
-    } catch {
-      /* not yet */
-    }
-    const m = /"ports":\{[^}]*"http":(\d+)/.exec(text);
-    if (m) return Number(m[1]);
-    await sleep(50);
-  }
-  return null;
 }
 
 async function get(url, timeoutMs = 5000) {
@@ -161,7 +143,7 @@ export async function runAdmission(name, av, def, { loadgen, quick, nice, broker
     return { ok: false, startError: true, error: `broker did not start: ${e.message}` };
   }
   try {
-    const port = await httpPort(handle);
+    const port = await holdfastHttpPort(handle);
     if (!has(port)) return { ok: false, error: 'no HTTP port in the broker log (needs a holdfast that logs "listening" with ports.http)' };
     const base = `http://127.0.0.1:${port}`;
     probe = livezProbe(base, 100, nice);

@@ -13,11 +13,10 @@
 //   seconds (default 300 = the 5 minutes of the issue; 30 with --quick); broker RSS (from
 //   /proc) and V8 heap used (from /metrics) are sampled every 5 s with the outbox depth.
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { pinned, startBroker } from './brokers.mjs';
+import { holdfastHttpPort, pinned, startBroker } from './brokers.mjs';
 import { freePort, has, readCpuSeconds, readRssKiB, sleep } from './sys.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,16 +53,6 @@ function configText(sink) {
     platform: { enabled: false },
     bridges: { instanceId: 'bench', sinks: [sink], routes: [{ filter: 'telemetry/+', sink: sink.name }] },
   });
-}
-
-async function httpPort(handle, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end && handle.alive()) {
-    const m = /"ports":\{[^}]*"http":(\d+)/.exec(fs.existsSync(handle.log) ? fs.readFileSync(handle.log, 'utf8') : '');
-    if (m) return Number(m[1]);
-    await sleep(50);
-  }
-  return null;
 }
 
 async function getJson(url, token) {
@@ -156,7 +145,7 @@ export async function runBridges(sc, v, def, { quick, nice, brokerCore = 0, genC
     return { ok: false, startError: true, error: `did not start: ${e.message}` };
   }
   try {
-    const port = await httpPort(handle);
+    const port = await holdfastHttpPort(handle);
     if (!port) return { ok: false, error: 'no HTTP port in the log' };
     const base = `http://127.0.0.1:${port}`;
     const status = async () => (await getJson(`${base}/api/bridges`, TOKEN)).sinks[0];

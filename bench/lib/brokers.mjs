@@ -215,3 +215,20 @@ export async function startBroker(def, { core = 0, nice = 0, readyTimeoutMs = 20
   await sleep(300); // let it finish start-up work before we sample RSS/CPU
   return handle;
 }
+
+/** holdfast's HTTP port, from its "listening" log line (it listens after the MQTT port opens); null if none within timeoutMs. */
+export async function holdfastHttpPort(handle, timeoutMs = 15000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end && handle.alive()) {
+    let text = '';
+    try {
+      text = fs.readFileSync(handle.log, 'utf8');
+    } catch {
+      /* not written yet */
+    }
+    const m = /"ports":\{[^}]*"http":(\d+)/.exec(text);
+    if (m) return Number(m[1]);
+    await sleep(50);
+  }
+  return null;
+}

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { pinned, startBroker } from './brokers.mjs';
+import { holdfastHttpPort, pinned, startBroker } from './brokers.mjs';
 import { diffCounters, has, readCoreTimes, readCpuSeconds, readRssKiB, readTcpExt, sleep } from './sys.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -81,22 +81,6 @@ function window(a, b, brokerCore, genCore, simPid, simA, simB) {
   };
 }
 
-async function httpPort(handle, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end && handle.alive()) {
-    let text = '';
-    try {
-      text = fs.readFileSync(handle.log, 'utf8');
-    } catch {
-      /* not yet */
-    }
-    const m = /"ports":\{[^}]*"http":(\d+)/.exec(text);
-    if (m) return Number(m[1]);
-    await sleep(50);
-  }
-  return null;
-}
-
 async function api(base, method, p, body) {
   const res = await fetch(`${base}${p}`, {
     method,
@@ -154,7 +138,7 @@ export async function runPlatform(name, pv, def, { quick, nice, brokerCore = 0, 
     return { ok: false, startError: true, error: `broker did not start: ${e.message}` };
   }
   try {
-    const port = await httpPort(handle);
+    const port = await holdfastHttpPort(handle);
     if (!port) return { ok: false, error: 'no HTTP port in the log' };
     const base = `http://127.0.0.1:${port}`;
     const { simDeviceIds } = await import(pathToFileURL(path.join(repo, 'dist/app/simulator/provision.js')).href);
