@@ -33,8 +33,12 @@ function fixture(files: Record<string, string>): string {
 
 function cruise(dir: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [depcruise, 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'err'], { cwd: dir }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, output: `${stdout}${stderr}` });
+    // CI may set FORCE_COLOR (vitest's own output is coloured there): the report is parsed, so
+    // colour is turned off for the child and any escape that still comes through is removed.
+    const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
+    execFile(process.execPath, [depcruise, 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'err'], { cwd: dir, env }, (err, stdout, stderr) => {
+      const output = `${stdout}${stderr}`.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, output });
     });
   });
 }
