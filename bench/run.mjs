@@ -2,7 +2,7 @@
 // `npm run bench`: holdfast vs Mosquitto vs Aedes, side by side, driven by the C load generator.
 // Usage: npm run bench -- [--quick] [--brokers holdfast,mosquitto,aedes]
 //          [--scenarios fanin0,fanin1,fanout,latency,idle,storm,persist-fanin,persist-crash,storm-admission,platform,
-//                       bridges-throughput,bridges-outage-memory] [--bridges-down-s 300]
+//                       bridges-throughput,bridges-outage-memory,observability] [--bridges-down-s 300]
 //          [--nice -20] [--write|--no-write]
 // See bench/README.md. Not part of `npm test`.
 import { execFileSync } from 'node:child_process';
@@ -16,6 +16,7 @@ import { brokerDefs, holdfastPersistSettings, mosquittoPersistConfig, startBroke
 import { carryOver } from './lib/carry.mjs';
 import { PERSIST_SCENARIOS, persistVariants, runPersist } from './lib/persist.mjs';
 import { PLATFORM_SCENARIOS, platformSummary, platformVariants, renderPlatformSection, runPlatform } from './lib/platform.mjs';
+import { OBSERVABILITY_SCENARIOS, observabilityPrimary, observabilitySummary, renderObservabilitySection, runObservability } from './lib/observability.mjs';
 import { renderCpuTable, renderNotes, renderPersistTable, renderTable, writeBlock } from './lib/report.mjs';
 import { SCENARIOS, runScenario } from './lib/scenarios.mjs';
 import { commandOutput, has, hasCommand, loadAvg, sleep, sysctlTrySet } from './lib/sys.mjs';
@@ -23,7 +24,7 @@ import { commandOutput, has, hasCommand, loadAvg, sleep, sysctlTrySet } from './
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const ALL_BROKERS = ['holdfast', 'mosquitto', 'aedes'];
-const ALL_SCENARIOS = [...Object.keys(SCENARIOS), ...Object.keys(PERSIST_SCENARIOS), ...Object.keys(ADMISSION_SCENARIOS), ...Object.keys(PLATFORM_SCENARIOS), ...Object.keys(BRIDGE_SCENARIOS)];
+const ALL_SCENARIOS = [...Object.keys(SCENARIOS), ...Object.keys(PERSIST_SCENARIOS), ...Object.keys(ADMISSION_SCENARIOS), ...Object.keys(PLATFORM_SCENARIOS), ...Object.keys(BRIDGE_SCENARIOS), ...Object.keys(OBSERVABILITY_SCENARIOS)];
 
 function parseArgs(argv) {
   const o = { brokers: ALL_BROKERS, scenarios: ALL_SCENARIOS, quick: false, nice: -20, write: null, repeat: 1, bridgesDownS: 300,
@@ -74,6 +75,7 @@ function summary(sc, x) {
   if (x.error) return `n/a: ${x.error}`;
   if (ADMISSION_SCENARIOS[sc]) return admissionSummary(x);
   if (PLATFORM_SCENARIOS[sc]) return platformSummary(x);
+  if (OBSERVABILITY_SCENARIOS[sc]) return observabilitySummary(x);
   if (BRIDGE_SCENARIOS[sc]) return bridgesSummary(sc, x);
   const r = x.result;
   const g = has(r.loadgen_cpu_util) ? ` (loadgen cpu ${(r.loadgen_cpu_util * 100).toFixed(0)}%)` : '';
@@ -139,6 +141,7 @@ const PRIMARY = {
   'persist-crash': (x) => x.result?.lost,
   'storm-admission': (x) => x.result?.admitted_connect_p99_ms,
   platform: (x) => x.result?.commands?.p99_ms,
+  observability: (x) => observabilityPrimary(x),
   'bridges-throughput': (x) => x.result?.sink_rate_while_publishing,
   'bridges-outage-memory': (x) => x.result?.rss_kib_slope_mib_per_min_2nd_half,
 };
@@ -228,6 +231,13 @@ async function main() {
       // holdfast only: one broker (and one sink) per variant (bench/lib/bridges.mjs)
       await runVariants(sc, bridgeVariants(sc, opts.brokers), false, (bv) =>
         runBridges(sc, bv, defs.holdfast, { quick: opts.quick, nice: opts.nice, brokerCore, genCore, downS: opts.bridgesDownS }),
+      );
+      continue;
+    }
+    if (OBSERVABILITY_SCENARIOS[sc]) {
+      // holdfast only, in process (bench/lib/observability.mjs): no broker to start
+      await runVariants(sc, opts.brokers.includes('holdfast') ? [{ key: 'holdfast', broker: 'holdfast' }] : [], true, () =>
+        runObservability({ quick: opts.quick, nice: opts.nice, brokerCore }),
       );
       continue;
     }
@@ -322,6 +332,7 @@ function renderMarkdown(meta, results, rawFile) {
   const persist = renderPersistTable(results);
   const admission = renderAdmissionSection(results);
   const platform = renderPlatformSection(results);
+  const observability = renderObservabilitySection(results);
   const bridges = renderBridgesSection(results);
   return [
     '## Side by side: holdfast vs Mosquitto vs Aedes (`npm run bench`)',
@@ -350,6 +361,7 @@ function renderMarkdown(meta, results, rawFile) {
     ...(persist ? ['', ...renderPersistSection(results, persist)] : []),
     ...(admission.length ? ['', ...admission] : []),
     ...(platform.length ? ['', ...platform] : []),
+    ...(observability.length ? ['', ...observability] : []),
     ...(bridges.length ? ['', ...bridges] : []),
     '',
     '"—" = not run; "n/a" = failed or not measurable (reason below); † = broker process died during the scenario.',

@@ -1,64 +1,94 @@
 // Throughput cost of metrics scrapes and of tracing at 1% sampling on the publish -> deliver
-// path, in process and without sockets (Connection + Channel over a fake wire, like
-// connect-path.mjs): `npm run build && node bench/micro/observability-cost.mjs`.
+// path (issue 7, target: under 5% each), in process and without sockets (Connection + Channel
+// over a fake wire, like connect-path.mjs): `npm run build && node bench/micro/observability-cost.mjs`.
+// `npm run bench` runs it as the `observability` scenario (bench/lib/observability.mjs).
 //
-// 1,000 MQTT 5 publishers (distinct client ids, so that 1% sampling by id hash picks ~10
-// devices) publish QoS 1 to bench/<i>/x; one MQTT 5 subscriber on bench/+/x gets QoS 0
-// copies. Each configuration runs DURATION_MS, in rounds interleaved REPEAT times. Reported:
-// the median CPU time of this process (user + system) per delivered message, the
-// throughput it implies (1 / CPU per message), and the median over rounds of each
-// configuration's throughput relative to the baseline of the same round: on a shared
-// machine wall-clock rates swing with other processes, CPU per message much less.
-//   baseline      tracing off, nobody scrapes
-//   scrape-200ms  baseline + a /metrics render (MetricsExporter.text()) every 200 ms (Prometheus
-//                 scrapes every 15 s by default: this is 75 times as often)
-//   trace-0%      tracing on at ratio 0 (the enabled checks, nothing sampled)
-//   trace-1%      tracing on at ratio 0.01, spans batched to an exporter that discards them
-//   trace-1%-otlp tracing on at ratio 0.01 with the shipped OTLP/HTTP exporter (loadOtlpTracing,
-//                 default queue and batching) to a collector stand-in on 127.0.0.1 (a child
-//                 process that reads and discards each request)
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { MemoryStore } from '../../dist/adapters/persistence/memory/index.js';
-import { Broker } from '../../dist/broker/broker.js';
-import { DEFAULT_BROKER_CONFIG } from '../../dist/broker/config.js';
-import { Connection } from '../../dist/broker/transport/connection.js';
-import { encode } from '../../dist/codec/mqtt/index.js';
-import { silentLogger } from '../../dist/observability/logger.js';
-import { registerBrokerMetrics } from '../../dist/observability/metrics/broker-metrics.js';
-import { MetricsExporter } from '../../dist/observability/metrics/metrics-exporter.js';
+// 1,000 MQTT 5 publishers (client ids device-0 ... device-999; 1% sampling by id hash picks 8
+// of them) publish QoS 1 to bench/<i>/x; one MQTT 5 subscriber on bench/+/x gets QoS 0 copies.
+// Without sockets the broker's own work per message (a few µs) is the whole denominator: with
+// sockets it is larger and the same tracing work a smaller share.
+//
+// Every run of a configuration is a fresh process (a broker with tracing makes the code paths
+// it shares with the baseline polymorphic: in one process the configurations would pollute
+// each other's JIT state), WARMUP_MS of load and then DURATION_MS measured. The configurations
+// of a round run at the same time (pin the whole thing to one core with taskset: they share
+// it, and whatever else the machine does meanwhile), REPEAT rounds. Measured per run: CPU time
+// of the whole process (every thread: the export worker's, and the kernel's work for its
+// loopback TCP, too) per delivered message, and of the event-loop thread alone
+// (/proc/self/task/<pid>/stat, 10 ms ticks): the broker's throughput is bound by its event
+// loop while another core is free. Reported: medians, and the median over rounds of each
+// configuration's throughput (messages per CPU-second) relative to the baseline's in the
+// same round.
+//   baseline       tracing off, nobody scrapes
+//   scrape-1s      baseline + a /metrics render (MetricsExporter.text()) every second (Prometheus
+//                  scrapes every 15 s by default: this is 15 times as often)
+//   trace-0%       tracing on at ratio 0 (the enabled checks, nothing sampled)
+//   trace-1%-otlp  the shipped tracing (loadOtlpTracing: span records, export worker, OTLP/HTTP
+//                  JSON) at ratio 0.01 to a collector stand-in on 127.0.0.1 (a separate process
+//                  that parses each request and counts its spans)
+//   trace-1%-sdk   (SDK=1) OtelTracer over the OpenTelemetry SDK (BasicTracerProvider,
+//                  BatchSpanProcessor) at ratio 0.01 to an exporter that discards the spans
+// Output: a table, and with JSON=1 one JSON line with every run (bench/lib/observability.mjs).
 import { spawn } from 'node:child_process';
-import { OtelTracer } from '../../dist/observability/tracing/otel-tracer.js';
-import { loadOtlpTracing } from '../../dist/observability/tracing/otlp.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const PUBLISHERS = Number(process.env.PUBLISHERS ?? 1000);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 2000);
-const REPEAT = Number(process.env.REPEAT ?? 5);
+const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1000);
+const REPEAT = Number(process.env.REPEAT ?? 7);
 const PER_ROUND = 4; // messages per publisher between two event-loop turns
 
-let exported = 0;
-const discard = { export: (spans, cb) => { exported += spans.length; cb({ code: 0 }); }, shutdown: async () => {}, forceFlush: async () => {} };
-const provider = new BasicTracerProvider({
-  spanProcessors: [new BatchSpanProcessor(discard, {
-    maxQueueSize: Number(process.env.QUEUE ?? 2048),
-    maxExportBatchSize: Math.min(512, Number(process.env.QUEUE ?? 2048)),
-    scheduledDelayMillis: Number(process.env.DELAY_MS ?? 2000),
-  })],
-});
+const CONFIGS = [
+  { name: 'baseline' },
+  { name: 'scrape-1s', scrapeMs: 1000 },
+  { name: 'trace-0%', otlp: true, ratio: 0 },
+  { name: 'trace-1%-otlp', otlp: true, ratio: 0.01 },
+  ...(process.env.SDK ? [{ name: 'trace-1%-sdk', sdk: true, ratio: 0.01 }] : []),
+];
 
-const wire = () => ({ remoteAddress: '127.0.0.1:1', listener: 'mqtt', certificate: undefined, write(_b, cb) { cb?.(); }, bufferedBytes: () => 0, pause() {}, resume() {}, end() {}, destroy() {} });
-const turn = () => new Promise((r) => setImmediate(r));
+const self = fileURLToPath(import.meta.url);
+if (process.env.OBS_COST_CONFIG) await child(JSON.parse(process.env.OBS_COST_CONFIG));
+else await parent();
 
-// The collector stand-in runs in its own process, so that its CPU is not charged to the broker.
-const sink = spawn(process.execPath, ['-e', `
-  const s = require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => r.end('{}')); });
-  s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));
-`], { stdio: ['ignore', 'pipe', 'inherit'] });
-const sinkPort = await new Promise((resolve) => sink.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
-const otlp = await loadOtlpTracing({ url: `http://127.0.0.1:${sinkPort}/v1/traces`, serviceName: 'bench', serviceVersion: 'bench', sampleRatio: 0.01, timeoutMs: 10_000, maxQueueSize: 2048 });
+/** CPU seconds of this process' event-loop thread (its task id is the pid). */
+function mainThreadCpuS() {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
 
-async function run(config) {
-  const tracer = config.otlp ? otlp.tracer : config.ratio === undefined ? undefined : new OtelTracer(provider, { sampleRatio: config.ratio });
-  const broker = new Broker(structuredClone(DEFAULT_BROKER_CONFIG), { store: new MemoryStore(), logger: silentLogger(), ...(tracer ? { tracer } : {}) });
+async function child(config) {
+  const dist = new URL('../../dist/', import.meta.url);
+  const imp = (p) => import(new URL(p, dist).href);
+  const [{ MemoryStore }, { Broker }, { DEFAULT_BROKER_CONFIG }, { Connection }, { encode }, { silentLogger }, { registerBrokerMetrics }, { MetricsExporter }] = await Promise.all([
+    imp('adapters/persistence/memory/index.js'),
+    imp('broker/broker.js'),
+    imp('broker/config.js'),
+    imp('broker/transport/connection.js'),
+    imp('codec/mqtt/index.js'),
+    imp('observability/logger.js'),
+    imp('observability/metrics/broker-metrics.js'),
+    imp('observability/metrics/metrics-exporter.js'),
+  ]);
+  let tracing;
+  let spans = () => 0;
+  if (config.otlp) {
+    const { loadOtlpTracing } = await imp('observability/tracing/otlp.js');
+    tracing = await loadOtlpTracing({ url: process.env.OBS_COST_COLLECTOR, serviceName: 'bench', serviceVersion: 'bench', sampleRatio: config.ratio, timeoutMs: 10_000, maxQueueSize: 2048 });
+    spans = () => tracing.stats().exported + tracing.stats().queued;
+  } else if (config.sdk) {
+    const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+    const { OtelTracer } = await imp('observability/tracing/otel-tracer.js');
+    let n = 0;
+    const discard = { export: (s, cb) => ((n += s.length), cb({ code: 0 })), shutdown: async () => {}, forceFlush: async () => {} };
+    const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard, { maxQueueSize: 2048, maxExportBatchSize: 512 })] });
+    tracing = { tracer: new OtelTracer(provider, { sampleRatio: config.ratio }), shutdown: () => provider.shutdown() };
+    spans = () => n;
+  }
+  const wire = () => ({ remoteAddress: '127.0.0.1:1', listener: 'mqtt', certificate: undefined, write(_b, cb) { cb?.(); }, bufferedBytes: () => 0, pause() {}, resume() {}, end() {}, destroy() {} });
+  const turn = () => new Promise((r) => setImmediate(r));
+  const broker = new Broker(structuredClone(DEFAULT_BROKER_CONFIG), { store: new MemoryStore(), logger: silentLogger(), ...(tracing ? { tracer: tracing.tracer } : {}) });
   await broker.start();
   const metrics = new MetricsExporter({ version: 'bench' });
   registerBrokerMetrics(metrics.registry, broker);
@@ -73,62 +103,142 @@ async function run(config) {
   const pubs = [];
   const payload = Buffer.alloc(64, 7);
   for (let i = 0; i < PUBLISHERS; i++) {
-    const c = connect(`device-${i}`);
-    pubs.push([c, encode({ type: 3, topic: `bench/${i}/x`, payload, qos: 1, retain: false, dup: false, packetId: 1, properties: {} }, 5)]);
+    pubs.push([connect(`device-${i}`), encode({ type: 3, topic: `bench/${i}/x`, payload, qos: 1, retain: false, dup: false, packetId: 1, properties: {} }, 5)]);
   }
-  await turn();
   let scrapes = 0;
   let scrapeMs = 0;
-  const timer = config.scrapeMs ? setInterval(async () => {
-    const t0 = performance.now();
-    await metrics.text();
-    scrapeMs += performance.now() - t0;
-    scrapes++;
-  }, config.scrapeMs) : undefined;
-  const start = performance.now();
+  const timer = config.scrapeMs
+    ? setInterval(async () => {
+        const t0 = performance.now();
+        await metrics.text();
+        scrapeMs += performance.now() - t0;
+        scrapes++;
+      }, config.scrapeMs)
+    : undefined;
+  const load = async (ms) => {
+    const start = performance.now();
+    while (performance.now() - start < ms) {
+      for (let k = 0; k < PER_ROUND; k++) for (const [c, bytes] of pubs) c.onData(bytes);
+      await turn();
+    }
+  };
+  await load(WARMUP_MS);
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuS();
   const delivered0 = broker.stats.messagesDelivered;
-  while (performance.now() - start < DURATION_MS) {
-    for (let k = 0; k < PER_ROUND; k++) for (const [c, bytes] of pubs) c.onData(bytes);
-    await turn();
-  }
+  const spans0 = spans();
+  await load(DURATION_MS);
   const cpu = process.cpuUsage(cpu0);
-  if (timer) clearInterval(timer);
+  const mainS = mainThreadCpuS() - main0;
   const delivered = broker.stats.messagesDelivered - delivered0;
-  const rate = delivered / ((cpu.user + cpu.system) / 1e6); // messages per CPU-second
+  const spanCount = spans() - spans0;
+  if (timer) clearInterval(timer);
   await broker.close();
-  return { rate, scrapeMs: scrapes ? scrapeMs / scrapes : 0 };
+  await tracing?.shutdown();
+  const stats = tracing?.stats?.();
+  process.stdout.write(
+    `${JSON.stringify({
+      config: config.name,
+      delivered,
+      cpu_s: (cpu.user + cpu.system) / 1e6,
+      main_cpu_s: mainS,
+      spans: spanCount,
+      scrape_ms: scrapes ? scrapeMs / scrapes : null,
+      export: stats ?? null,
+    })}\n`,
+  );
+  process.exit(0);
 }
 
-const CONFIGS = [
-  { name: 'baseline' },
-  { name: 'scrape-200ms', scrapeMs: 200 },
-  { name: 'trace-0%', ratio: 0 },
-  { name: 'trace-1%', ratio: 0.01 },
-  { name: 'trace-1%-otlp', otlp: true },
-  ...(process.env.TRACE_ALL ? [{ name: 'trace-100%', ratio: 1 }] : []),
-];
-const results = Object.fromEntries(CONFIGS.map((c) => [c.name, []]));
-const scrapeCost = [];
-for (const c of CONFIGS) await run({ ...c, name: `warm-up ${c.name}` });
-for (let r = 0; r < REPEAT; r++) {
-  for (const c of CONFIGS) {
-    const x = await run(c);
-    results[c.name].push(x.rate);
-    if (c.scrapeMs) scrapeCost.push(x.scrapeMs);
+async function parent() {
+  // The collector stand-in runs in its own process, so that its CPU is not charged to the broker.
+  const collector = spawn(
+    process.execPath,
+    [
+      '-e',
+      `let n = 0;
+      const s = require('node:http').createServer((q, r) => {
+        if (q.method === 'GET') return r.end(String(n));
+        const parts = [];
+        q.on('data', (d) => parts.push(d));
+        q.on('end', () => {
+          for (const rs of JSON.parse(Buffer.concat(parts).toString()).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) n += ss.spans?.length ?? 0;
+          r.end('{}');
+        });
+      });
+      s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise((resolve) => collector.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+  const collectorUrl = `http://127.0.0.1:${port}/v1/traces`;
+  const runs = [];
+  const runOne = (c) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [self], {
+        env: { ...process.env, OBS_COST_CONFIG: JSON.stringify(c), OBS_COST_COLLECTOR: collectorUrl },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('close', (code) => {
+        const line = out.trim().split('\n').pop() ?? '';
+        if (code !== 0 || !line.startsWith('{')) reject(new Error(`${c.name} run failed (exit ${code}): ${err}`));
+        else resolve(JSON.parse(line));
+      });
+    });
+  try {
+    for (let r = 0; r < REPEAT; r++) {
+      // All configurations of a round run at the same time, on the same core(s) (taskset the
+      // parent): they share whatever the machine does meanwhile, which a shared machine's
+      // drifts (±30% between minutes here) would otherwise put between them. The start order
+      // rotates from round to round.
+      const order = CONFIGS.map((_, i) => CONFIGS[(i + r) % CONFIGS.length]);
+      const results = await Promise.all(order.map(runOne));
+      for (const x of results) runs.push({ round: r, ...x });
+    }
+  } finally {
+    const received = await fetch(`http://127.0.0.1:${port}/count`).then((x) => x.text(), () => 'unknown');
+    collector.kill();
+    summarize(runs, received);
   }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`publishers ${PUBLISHERS}, ${DURATION_MS} ms x ${REPEAT} interleaved runs, node ${process.version}`);
-for (const c of CONFIGS) {
-  const m = median(results[c.name]);
-  // Each round ran every configuration back to back: the median of the per-round ratios
-  // cancels the slow drifts of a shared machine better than a ratio of medians.
-  const ratios = results[c.name].map((x, i) => x / results.baseline[i]);
-  const delta = c.name === 'baseline' ? '' : `${((median(ratios) - 1) * 100).toFixed(1)}% vs baseline`;
-  console.log(`${c.name.padEnd(13)} ${(1e6 / m).toFixed(3)} µs CPU/msg = ${Math.round(m).toLocaleString('en-US').padStart(9)} msg per CPU-s  ${delta.padEnd(20)} runs: ${results[c.name].map((x) => Math.round(x / 1000) + 'k').join(' ')}`);
+
+function summarize(runs, collectorSpans) {
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rate = (x) => x.delivered / x.cpu_s;
+  const mainRate = (x) => x.delivered / x.main_cpu_s;
+  const base = new Map(runs.filter((x) => x.config === 'baseline').map((x) => [x.round, x]));
+  const summary = CONFIGS.map((c) => {
+    const xs = runs.filter((x) => x.config === c.name);
+    const vs = (f) => (c.name === 'baseline' ? null : median(xs.map((x) => f(x) / f(base.get(x.round)) - 1)));
+    return {
+      config: c.name,
+      runs: xs.length,
+      us_cpu_per_msg: 1e6 / median(xs.map(rate)),
+      us_main_cpu_per_msg: 1e6 / median(xs.map(mainRate)),
+      vs_baseline: vs(rate),
+      main_vs_baseline: vs(mainRate),
+      traced_spans_per_1000_msgs: (1000 * xs.reduce((a, x) => a + x.spans, 0)) / xs.reduce((a, x) => a + x.delivered, 0),
+      scrape_ms: c.scrapeMs ? median(xs.map((x) => x.scrape_ms)) : null,
+    };
+  });
+  const meta = { publishers: PUBLISHERS, duration_ms: DURATION_MS, warmup_ms: WARMUP_MS, repeat: REPEAT, node: process.version, collector_spans: collectorSpans };
+  if (process.env.JSON) {
+    process.stdout.write(`${JSON.stringify({ meta, summary, runs })}\n`);
+    return;
+  }
+  const pct = (v) => (v === null ? '' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
+  console.log(`publishers ${PUBLISHERS}, a fresh process per run: ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms measured, ${REPEAT} rounds of concurrent runs, node ${process.version}`);
+  console.log('config          µs CPU/msg  vs base   event-loop µs/msg  vs base   spans/1000 msgs');
+  for (const s of summary) {
+    console.log(
+      `${s.config.padEnd(15)} ${s.us_cpu_per_msg.toFixed(3).padStart(10)}  ${pct(s.vs_baseline).padStart(7)}   ${s.us_main_cpu_per_msg.toFixed(3).padStart(17)}  ${pct(s.main_vs_baseline).padStart(7)}   ${s.traced_spans_per_1000_msgs.toFixed(1)}`,
+    );
+  }
+  const scrape = summary.find((s) => s.scrape_ms !== null);
+  if (scrape) console.log(`one /metrics render with ${PUBLISHERS + 1} sessions: ${scrape.scrape_ms.toFixed(2)} ms (median)`);
+  console.log(`collector stand-in received ${collectorSpans} spans in total`);
 }
-console.log(`one /metrics render with ${PUBLISHERS + 1} sessions: ${median(scrapeCost).toFixed(2)} ms (median); spans exported: ${exported}`);
-await provider.shutdown();
-await otlp.shutdown();
-sink.kill();

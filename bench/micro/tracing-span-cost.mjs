@@ -4,11 +4,17 @@
 // bench/micro/tracing-span-cost.mjs`. Messages stay alive for a while (2,000 of them, as
 // inflight and queued messages do), which matters for how the span is attached to them.
 //   sdk-default   OtelTracer over a BasicTracerProvider with the SDK's ids, batches of 512
-//   shipped       the ids and batching of the shipped OTLP setup (otlp.ts)
+//   sdk-pooled    OtelTracer with the pooled ids, batches of 128 every 200 ms (the OTLP setup before
+//                 span records)
+//   records       the shipped tracer: span records (record-tracer.ts) batched as in otlp.ts and
+//                 encoded as OTLP JSON (otlp-json.ts), the string discarded (no worker, no HTTP)
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { PooledIdGenerator } from '../../dist/observability/tracing/id-generator.js';
 import { OtelTracer } from '../../dist/observability/tracing/otel-tracer.js';
 import { EXPORT_BATCH_SPANS, EXPORT_DELAY_MS } from '../../dist/observability/tracing/otlp.js';
+import { encodeSpans } from '../../dist/observability/tracing/otlp-json.js';
+import { RecordTracer } from '../../dist/observability/tracing/record-tracer.js';
+import { SpanBatcher } from '../../dist/observability/tracing/span-batcher.js';
 
 const N = Number(process.env.N ?? 100_000);
 const REPEAT = Number(process.env.REPEAT ?? 7);
@@ -20,7 +26,12 @@ const provider = (batch, delayMs, ids) =>
   });
 const VARIANTS = {
   'sdk-default': () => new OtelTracer(provider(512, 1000, false), { sampleRatio: 1 }),
-  shipped: () => new OtelTracer(provider(EXPORT_BATCH_SPANS, EXPORT_DELAY_MS, true), { sampleRatio: 1 }),
+  'sdk-pooled': () => new OtelTracer(provider(128, 200, true), { sampleRatio: 1 }),
+  records: () =>
+    new RecordTracer(
+      new SpanBatcher({ maxSpans: 2048, batchSpans: EXPORT_BATCH_SPANS, delayMs: EXPORT_DELAY_MS, send: (batch, done) => { sink = encodeSpans(batch).length; done(true); } }),
+      { sampleRatio: 1 },
+    ),
 };
 
 let sink;

@@ -136,6 +136,7 @@ export async function startFromConfig(
     health,
     clock: systemClock,
     tracer,
+    ...(tracing !== undefined ? { tracingStats: tracing.stats } : {}),
     ...(options.logger === undefined ? { logLimiter } : {}),
   });
   // Issue 9: its admitPublish hook chains after the broker's; started after the platform.

@@ -10,7 +10,10 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RunningHoldfast } from '../../src/app/main.js';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { Tracer } from '../../src/ports/tracer.js';
 import { OtelTracer } from '../../src/observability/tracing/otel-tracer.js';
+import { recordTracing } from '../../src/observability/tracing/otlp.js';
 import { parseTraceparent } from '../../src/observability/tracing/traceparent.js';
 import { removeDataDirs, startApp, until } from './observability-helpers.js';
 
@@ -40,9 +43,17 @@ const spans = (name: string): ReadableSpan[] => exporter.getFinishedSpans().filt
 const attr = (s: ReadableSpan, k: string) => s.attributes[k];
 const nextMessage = (c: MqttClient) => new Promise<IPublishPacket>((resolve) => c.once('message', (_t, _p, packet) => resolve(packet)));
 
-describe('tracing: publish -> store -> deliver across two clients', () => {
+// Both implementations of the Tracer port: the OpenTelemetry SDK's spans (an embedding
+// application's TracerProvider) and the shipped span records (otlp.ts), each span exported at once.
+const resource = resourceFromAttributes({ 'service.name': 'holdfast-test' });
+const TRACERS: Array<[string, (sampleRatio: number) => Tracer]> = [
+  ['OtelTracer over an SDK TracerProvider', (sampleRatio) => new OtelTracer(provider, { sampleRatio })],
+  ['span records (the shipped tracer)', (sampleRatio) => recordTracing(exporter, { sampleRatio, resource, batchSpans: 1, delayMs: 0 }).tracer],
+];
+
+describe.each(TRACERS)('tracing: publish -> store -> deliver across two clients (%s)', (_name, makeTracer) => {
   it('MQTT5 3.3.2.3.7 a traced publish reaches a v5 subscriber with a traceparent whose parent is the deliver span', async () => {
-    app = await startApp({}, { tracer: new OtelTracer(provider, { sampleRatio: 1 }) });
+    app = await startApp({}, { tracer: makeTracer(1) });
     const mqttUrl = `mqtt://127.0.0.1:${app.addresses.mqtt}`;
     // A persistent subscriber: its copy is written to the store, so the PUBACK waits for a commit.
     const sub = await client(mqttUrl, 'sensor-sub', { clean: false, properties: { sessionExpiryInterval: 300 } });
@@ -79,7 +90,7 @@ describe('tracing: publish -> store -> deliver across two clients', () => {
   });
 
   it('MQTT-3.3.2-17 a traceparent from the publisher is forwarded unaltered and parents the broker spans', async () => {
-    app = await startApp({}, { tracer: new OtelTracer(provider, { sampleRatio: 1 }) });
+    app = await startApp({}, { tracer: makeTracer(1) });
     const mqttUrl = `mqtt://127.0.0.1:${app.addresses.mqtt}`;
     const sub = await client(mqttUrl, 'app-sub');
     await sub.subscribeAsync('cmd/#', { qos: 1 });
@@ -97,7 +108,7 @@ describe('tracing: publish -> store -> deliver across two clients', () => {
   });
 
   it('at sampling ratio 0 normal traffic records nothing, but a refused CONNECT and a refused PUBLISH are traced as errors', async () => {
-    app = await startApp({ mqtt: { maxClientIdLength: 23 } }, { tracer: new OtelTracer(provider, { sampleRatio: 0 }) });
+    app = await startApp({ mqtt: { maxClientIdLength: 23 } }, { tracer: makeTracer(0) });
     const mqttUrl = `mqtt://127.0.0.1:${app.addresses.mqtt}`;
     const sub = await client(mqttUrl, 'quiet-sub');
     await sub.subscribeAsync('a/b', { qos: 1 });

@@ -288,7 +288,7 @@ const observability = z.strictObject({
       otlpUrl: z.url({ protocol: /^https?$/ })
         .optional()
         .meta({
-          description: 'OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces). Tracing is on only when set; it needs the optional @opentelemetry SDK packages.',
+          description: 'OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces). Tracing is on only when set; spans are sent as OTLP/HTTP JSON.',
           defaultText: 'none (tracing off)',
         }),
       sampleRatio: z.number().min(0).max(1)
@@ -296,7 +296,7 @@ const observability = z.strictObject({
         .describe('Fraction of devices traced, chosen by a hash of the client id (a device is traced consistently); errors are always traced.'),
       serviceName: z.string().min(1).default('holdfast').describe('service.name of the exported spans.'),
       exportTimeoutMs: positive(600_000).default(10_000).describe('Deadline of one export request to the collector.'),
-      maxQueuedSpans: positive(1_000_000).default(2048).describe('Spans waiting for export at most; more are dropped (counted by the SDK), the broker never waits.'),
+      maxQueuedSpans: positive(1_000_000).default(2048).describe('Spans waiting for export or being exported at most; more are dropped (holdfast_trace_spans_total{outcome="dropped"}), the broker never waits.'),
     })
     .prefault({}),
   sys: z

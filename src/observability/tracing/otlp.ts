@@ -1,20 +1,26 @@
 /**
- * Tracing with an OTLP/HTTP exporter, loaded only when configured: the OpenTelemetry SDK
- * and exporter are optional dependencies, imported dynamically here and nowhere else, so
- * an install without them runs (and an install with them pays nothing) while tracing is off.
+ * The shipped tracing setup: span records (record-tracer.ts) on the broker's thread, batched
+ * (span-batcher.ts) and encoded as OTLP/HTTP JSON (otlp-json.ts), one string per batch handed
+ * to a worker thread that POSTs it to the collector (export-worker.ts). No OpenTelemetry SDK
+ * object is made on this path and nothing of the export but the encoding runs on the broker's
+ * event loop (BENCHMARKS.md, "Cost of metrics and tracing": the SDK's spans and exporter on the
+ * broker's thread cost about 15-20% of its throughput at 1% sampling).
  *
- * Spans leave through a BatchSpanProcessor with a bounded queue: when the collector is
- * slow or gone, spans are dropped (the SDK counts them), the broker never waits.
+ * Bounded: at most `maxQueueSize` spans wait or are being exported; past that spans are
+ * dropped and counted, the broker never waits for a collector that is slow or gone.
  *
- * Batches are small and leave often (`EXPORT_BATCH_SPANS`, `EXPORT_DELAY_MS`): a span
- * waiting in the queue is a large SDK object that every young-generation collection copies,
- * and promotes to the old generation once it has survived two (BENCHMARKS.md, "Cost of
- * metrics and tracing"; bench/micro/tracing-span-cost.mjs).
+ * `recordTracing` is the same tracer in process, to any OpenTelemetry SDK SpanExporter (an
+ * embedding application's own exporter, an in-memory exporter in tests).
  */
+import { Worker } from 'node:worker_threads';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { HoldfastError } from '../../errors/index.js';
 import type { Tracer } from '../../ports/tracer.js';
-import { PooledIdGenerator } from './id-generator.js';
-import { OtelTracer } from './otel-tracer.js';
+import type { ExportWorkerData, ExportWorkerIn, ExportWorkerOut } from './export-worker.js';
+import { encodeSpans } from './otlp-json.js';
+import { toReadableSpan, type SpanResource, type SpanScope } from './readable-span.js';
+import { RecordTracer } from './record-tracer.js';
+import { SpanBatcher, type SpanExportStats } from './span-batcher.js';
 
 export interface OtlpTracingOptions {
   /** OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces. */
@@ -24,55 +30,164 @@ export interface OtlpTracingOptions {
   sampleRatio: number;
   /** Per export request. */
   timeoutMs: number;
-  /** Spans kept waiting for export at most; more are dropped. */
+  /** Spans waiting for export or being exported at most; more are dropped. */
   maxQueueSize: number;
+  /** Request headers (default: from OTEL_EXPORTER_OTLP_TRACES_HEADERS or OTEL_EXPORTER_OTLP_HEADERS). */
+  headers?: Record<string, string>;
 }
 
-/** Spans per export request at most (an export starts as soon as this many are queued). */
+/**
+ * Spans per export request at most (a batch leaves as soon as this many have ended). About
+ * 80 KB of JSON: larger messages to the worker cost the broker's thread far more per span
+ * (postMessage of 250 KB took 2.8 µs per span against 0.3 at 64 KB here: fresh large
+ * allocations, page faults on both sides).
+ */
 export const EXPORT_BATCH_SPANS = 128;
-/** Longest wait of a queued span for its export when fewer than a batch are queued. */
-export const EXPORT_DELAY_MS = 200;
+/** Spans per OTLP request at most: the worker joins batches up to this (export-worker.ts). */
+export const EXPORT_REQUEST_SPANS = 512;
+/** Longest wait of an ended span for its batch to leave, and of a batch for others to join it. */
+export const EXPORT_DELAY_MS = 500;
+/** Attempts per batch when the collector answers 429/502/503/504 or cannot be reached. */
+export const EXPORT_ATTEMPTS = 3;
 
 export interface LoadedTracing {
   tracer: Tracer;
+  /** Spans exported, failed, dropped, queued so far. */
+  stats(): SpanExportStats;
   /** Exports what is queued (bounded by the exporter's timeout) and stops. */
   shutdown(): Promise<void>;
 }
 
-export async function loadOtlpTracing(opts: OtlpTracingOptions): Promise<LoadedTracing> {
-  let sdk: typeof import('@opentelemetry/sdk-trace-base');
-  let otlp: typeof import('@opentelemetry/exporter-trace-otlp-http');
-  let resources: typeof import('@opentelemetry/resources');
-  try {
-    [sdk, otlp, resources] = await Promise.all([
-      import('@opentelemetry/sdk-trace-base'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/resources'),
-    ]);
-  } catch (err) {
-    throw new HoldfastError(
-      'OBSERVABILITY_TRACING_UNAVAILABLE',
-      'observability.tracing.otlpUrl is set but the OpenTelemetry SDK is not installed: install the optional dependencies ' +
-        '@opentelemetry/sdk-trace-base, @opentelemetry/exporter-trace-otlp-http and @opentelemetry/resources',
-      { cause: err },
-    );
+/**
+ * OTLP exporter headers from the environment, as the OpenTelemetry SDKs read them
+ * (OTEL_EXPORTER_OTLP_TRACES_HEADERS, else OTEL_EXPORTER_OTLP_HEADERS): `key=value` pairs
+ * separated by commas, values percent-decoded. Malformed pairs are skipped.
+ */
+export function otlpHeadersFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const raw = env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS ?? '';
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const key = pair.slice(0, eq).trim();
+    try {
+      if (key !== '') out[key] = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      // a malformed percent-escape: skipped, as the SDKs do
+    }
   }
-  const exporter = new otlp.OTLPTraceExporter({ url: opts.url, timeoutMillis: opts.timeoutMs });
-  const provider = new sdk.BasicTracerProvider({
-    sampler: new sdk.AlwaysOnSampler(),
-    idGenerator: new PooledIdGenerator(),
-    resource: resources.resourceFromAttributes({ 'service.name': opts.serviceName, 'service.version': opts.serviceVersion }),
-    spanProcessors: [
-      new sdk.BatchSpanProcessor(exporter, {
-        maxQueueSize: opts.maxQueueSize,
-        maxExportBatchSize: Math.min(EXPORT_BATCH_SPANS, opts.maxQueueSize),
-        scheduledDelayMillis: EXPORT_DELAY_MS,
-        exportTimeoutMillis: opts.timeoutMs,
-      }),
-    ],
+  return out;
+}
+
+export async function loadOtlpTracing(opts: OtlpTracingOptions): Promise<LoadedTracing> {
+  const data: ExportWorkerData = {
+    url: opts.url,
+    timeoutMs: opts.timeoutMs,
+    resource: { attributes: { 'service.name': opts.serviceName, 'service.version': opts.serviceVersion }, scope: { name: 'holdfast', version: opts.serviceVersion } },
+    headers: opts.headers ?? otlpHeadersFromEnv(process.env),
+    userAgent: `holdfast/${opts.serviceVersion}`,
+    attempts: EXPORT_ATTEMPTS,
+    retryBaseMs: 1_000,
+    // At most a quarter of the bound waits in the worker for others to join it.
+    coalesceSpans: Math.max(EXPORT_BATCH_SPANS, Math.min(EXPORT_REQUEST_SPANS, Math.floor(opts.maxQueueSize / 4))),
+    coalesceMs: EXPORT_DELAY_MS,
+  };
+  const worker = new Worker(new URL('./export-worker.js', import.meta.url), { workerData: data });
+  const pending = new Map<number, (ok: boolean) => void>();
+  let closed: (() => void) | undefined;
+  let gone = false;
+  let starting: { resolve: () => void; reject: (reason: string, cause?: unknown) => void } | undefined;
+  const failAll = (): void => {
+    gone = true;
+    for (const done of pending.values()) done(false);
+    pending.clear();
+    closed?.();
+  };
+  // One set of listeners for the worker's whole life (removing the worker's listeners also
+  // removes the ones that relay its port's messages: answers then never arrive).
+  worker.on('message', (m: ExportWorkerOut) => {
+    if (m.type === 'done') {
+      pending.get(m.id)?.(m.ok);
+      pending.delete(m.id);
+    } else if (m.type === 'closed') closed?.();
+    else starting?.resolve(); // ready
+  });
+  worker.on('error', (err) => {
+    starting?.reject(err.message, err);
+    failAll();
+  });
+  worker.on('exit', (code) => {
+    starting?.reject(`the export worker exited with code ${code}`);
+    failAll();
+  });
+  await new Promise<void>((resolve, reject) => {
+    starting = {
+      resolve,
+      reject: (reason, cause) => {
+        void worker.terminate();
+        reject(new HoldfastError('OBSERVABILITY_TRACING_UNAVAILABLE', `the trace export worker could not start: ${reason}`, { cause }));
+      },
+    };
+  });
+  starting = undefined;
+  worker.unref(); // tracing never keeps the process alive
+
+  let nextId = 0;
+  const batcher = new SpanBatcher({
+    maxSpans: opts.maxQueueSize,
+    batchSpans: Math.min(EXPORT_BATCH_SPANS, opts.maxQueueSize),
+    delayMs: EXPORT_DELAY_MS,
+    send: (batch, done) => {
+      if (gone) return done(false);
+      const id = ++nextId;
+      pending.set(id, done);
+      const msg: ExportWorkerIn = { type: 'batch', id, count: batch.length, spans: encodeSpans(batch) };
+      worker.postMessage(msg);
+    },
   });
   return {
-    tracer: new OtelTracer(provider, { sampleRatio: opts.sampleRatio, version: opts.serviceVersion }),
-    shutdown: () => provider.shutdown(),
+    tracer: new RecordTracer(batcher, { sampleRatio: opts.sampleRatio }),
+    stats: () => batcher.stats(),
+    shutdown: async () => {
+      batcher.flush();
+      if (gone) return;
+      // The worker's exporter sends what it holds (each request bounded by timeoutMs) and stops.
+      const stopped = new Promise<void>((resolve) => (closed = resolve));
+      const msg: ExportWorkerIn = { type: 'shutdown' };
+      worker.postMessage(msg);
+      const deadline = setTimeout(() => closed?.(), opts.timeoutMs + 1_000);
+      await stopped;
+      clearTimeout(deadline);
+      await worker.terminate();
+    },
+  };
+}
+
+export interface RecordTracingOptions {
+  sampleRatio: number;
+  /** ReadableSpan.resource of the exported spans (e.g. resourceFromAttributes from @opentelemetry/resources). */
+  resource: SpanResource;
+  scope?: SpanScope;
+  maxQueueSize?: number;
+  batchSpans?: number;
+  delayMs?: number;
+}
+
+/** Span records exported in process to an SDK SpanExporter (tests, an embedding application). */
+export function recordTracing(exporter: SpanExporter, opts: RecordTracingOptions): LoadedTracing {
+  const scope = opts.scope ?? { name: 'holdfast' };
+  const batcher = new SpanBatcher({
+    maxSpans: opts.maxQueueSize ?? 2048,
+    batchSpans: opts.batchSpans ?? EXPORT_BATCH_SPANS,
+    delayMs: opts.delayMs ?? EXPORT_DELAY_MS,
+    send: (batch, done) => exporter.export(batch.map((r) => toReadableSpan(r, opts.resource, scope)), (result) => done(result.code === 0)),
+  });
+  return {
+    tracer: new RecordTracer(batcher, { sampleRatio: opts.sampleRatio }),
+    stats: () => batcher.stats(),
+    shutdown: async () => {
+      batcher.flush();
+      await exporter.shutdown();
+    },
   };
 }

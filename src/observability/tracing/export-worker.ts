@@ -1,0 +1,150 @@
+/**
+ * The OTLP/HTTP export of the shipped tracing setup, on a worker thread (started by otlp.ts):
+ * batches arrive already encoded (otlp-json.ts, one string per batch) and leave as POSTs to
+ * the collector. HTTP, its retries and its timeouts never run on the broker's event loop.
+ *
+ * OTLP/HTTP (OpenTelemetry Protocol specification, "OTLP/HTTP Response", "Retryable Response
+ * Codes"): 2xx is success; 429, 502, 503 and 504 are retried with exponential backoff and
+ * jitter, after `Retry-After` seconds when the collector sends it (capped); anything else, or
+ * the last failed attempt, fails the batch (counted by the caller, the spans are dropped).
+ *
+ * Protocol with otlp.ts (ExportWorkerIn / ExportWorkerOut): `ready` once started; each
+ * `batch` is answered by one `done` with its id (batches are joined into larger requests,
+ * see `dispatch`); `shutdown` waits for the requests in flight
+ * (each bounded by the timeout) and answers `closed`.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { parentPort, workerData } from 'node:worker_threads';
+import { encodeRequest, type OtlpResource } from './otlp-json.js';
+
+export interface ExportWorkerData {
+  url: string;
+  timeoutMs: number;
+  resource: OtlpResource;
+  /** Extra request headers (OTEL_EXPORTER_OTLP_TRACES_HEADERS / OTEL_EXPORTER_OTLP_HEADERS, parsed by otlp.ts). */
+  headers: Record<string, string>;
+  userAgent: string;
+  /** Attempts per batch for retryable failures (1 = no retry). */
+  attempts: number;
+  /** First retry delay; doubled per attempt, with full jitter. */
+  retryBaseMs: number;
+  /** Spans per request at most (batches from the broker's thread are joined up to this). */
+  coalesceSpans: number;
+  /** Longest wait of a batch for others to join it. */
+  coalesceMs: number;
+}
+
+export type ExportWorkerIn = { type: 'batch'; id: number; count: number; spans: string } | { type: 'shutdown' };
+export type ExportWorkerOut = { type: 'ready' } | { type: 'done'; id: number; ok: boolean; error?: string } | { type: 'closed' };
+
+/** Longest wait a Retry-After may ask for. */
+const MAX_RETRY_AFTER_MS = 30_000;
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+interface Attempt {
+  ok: boolean;
+  retryable: boolean;
+  retryAfterMs?: number;
+  error?: string;
+}
+
+function retryAfterMs(res: IncomingMessage): number | undefined {
+  const v = res.headers['retry-after'];
+  if (typeof v !== 'string') return undefined;
+  const s = Number(v);
+  if (Number.isFinite(s) && s >= 0) return Math.min(s * 1000, MAX_RETRY_AFTER_MS);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.min(Math.max(0, at - Date.now()), MAX_RETRY_AFTER_MS);
+}
+
+function startExporter(port: NonNullable<typeof parentPort>, data: ExportWorkerData): void {
+  const send = (m: ExportWorkerOut): void => port.postMessage(m);
+  const url = new URL(data.url);
+  const https = url.protocol === 'https:';
+  const agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 4 }) : new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  const request = https ? httpsRequest : httpRequest;
+  let inFlight = 0;
+  let closing = false;
+
+  const post = (body: string): Promise<Attempt> =>
+    new Promise((resolve) => {
+      const bytes = Buffer.from(body);
+      const req = request(url, {
+        method: 'POST',
+        agent,
+        timeout: data.timeoutMs,
+        headers: { ...data.headers, 'content-type': 'application/json', 'content-length': bytes.length, 'user-agent': data.userAgent },
+      });
+      const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${data.timeoutMs} ms`)), data.timeoutMs);
+      const finish = (a: Attempt): void => {
+        clearTimeout(deadline);
+        resolve(a);
+      };
+      req.on('response', (res) => {
+        res.resume(); // the body (an ExportTraceServiceResponse, maybe a partial success) is not needed
+        res.on('end', () => {
+          const code = res.statusCode ?? 0;
+          if (code >= 200 && code < 300) finish({ ok: true, retryable: false });
+          else {
+            const after = retryAfterMs(res);
+            finish({ ok: false, retryable: RETRYABLE.has(code), ...(after !== undefined ? { retryAfterMs: after } : {}), error: `HTTP ${code}` });
+          }
+        });
+        res.on('error', (err) => finish({ ok: false, retryable: true, error: err.message }));
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${data.timeoutMs} ms`)));
+      req.on('error', (err) => finish({ ok: false, retryable: true, error: err.message }));
+      req.end(bytes);
+    });
+
+  const exportBatch = async (ids: number[], spans: string): Promise<void> => {
+    const body = encodeRequest(data.resource, spans);
+    let last: Attempt = { ok: false, retryable: false, error: 'not sent' };
+    for (let attempt = 1; attempt <= data.attempts; attempt++) {
+      last = await post(body);
+      if (last.ok || !last.retryable || attempt === data.attempts || closing) break;
+      const backoff = last.retryAfterMs ?? Math.random() * data.retryBaseMs * 2 ** (attempt - 1);
+      await new Promise((r) => setTimeout(r, backoff));
+    }
+    for (const id of ids) send(last.ok ? { type: 'done', id, ok: true } : { type: 'done', id, ok: false, error: last.error ?? 'export failed' });
+  };
+
+  // Batches are coalesced into one request of up to `coalesceSpans` spans, sent at the latest
+  // `coalesceMs` after the first of them arrived: a request costs this thread about a
+  // millisecond whatever its size, and 80 KB messages are what the broker's thread posts cheaply.
+  let waiting: { ids: number[]; spans: string[]; count: number; timer: NodeJS.Timeout } | undefined;
+  let drained: (() => void) | undefined;
+  const dispatch = (): void => {
+    const w = waiting;
+    if (w === undefined) return;
+    waiting = undefined;
+    clearTimeout(w.timer);
+    inFlight++;
+    void exportBatch(w.ids, w.spans.join(',')).finally(() => {
+      inFlight--;
+      if (inFlight === 0 && waiting === undefined) drained?.();
+    });
+  };
+  port.on('message', (m: ExportWorkerIn) => {
+    if (m.type === 'batch') {
+      waiting ??= { ids: [], spans: [], count: 0, timer: setTimeout(dispatch, data.coalesceMs) };
+      waiting.ids.push(m.id);
+      waiting.spans.push(m.spans);
+      waiting.count += m.count;
+      if (waiting.count >= data.coalesceSpans || closing) dispatch();
+    } else {
+      closing = true;
+      dispatch();
+      const close = (): void => {
+        agent.destroy();
+        send({ type: 'closed' });
+      };
+      if (inFlight === 0) close();
+      else drained = close;
+    }
+  });
+  send({ type: 'ready' });
+}
+
+if (parentPort !== null) startExporter(parentPort, workerData as ExportWorkerData);
