@@ -97,6 +97,7 @@ export function composeBridges(o: ComposeBridgesOptions): BridgesHandle {
     config,
     logger: logger.child({ component: 'bridges' }),
     clock: broker.clock,
+    tracer: broker.tracer,
     sinks: northboundSinks,
     ...(facts !== undefined ? { deviceInfo: facts.lookup } : {}),
   });

@@ -3,6 +3,7 @@
  * arrives and answers what the test says, and a broker on a SQLite store with the bridge
  * engine wired the way the app wires it (admitPublish hook, start after the broker).
  */
+import type { Tracer } from '../../src/ports/tracer.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { northboundSinks } from '../../src/adapters/northbound/index.js';
@@ -106,10 +107,10 @@ export interface BridgedBroker {
 }
 
 /** A broker on `store` with the bridges of `bridges` (wired like the app: hooks.admitPublish, start after broker.start()). */
-export async function startBridgedBroker(opts: { store: Store; bridges: BridgesConfigInput; config?: DeepPartial<BrokerConfig> }): Promise<BridgedBroker> {
+export async function startBridgedBroker(opts: { store: Store; bridges: BridgesConfigInput; config?: DeepPartial<BrokerConfig>; tracer?: Tracer }): Promise<BridgedBroker> {
   const hooks: Hooks = {};
   const tb = await startTestBroker({ store: opts.store, hooks, config: opts.config });
-  const bridges = createBridges({ broker: tb.broker, store: opts.store, config: parseBridgesConfig(opts.bridges), logger: silentLogger(), sinks: northboundSinks });
+  const bridges = createBridges({ broker: tb.broker, store: opts.store, config: parseBridgesConfig(opts.bridges), logger: silentLogger(), sinks: northboundSinks, ...(opts.tracer ? { tracer: opts.tracer } : {}) });
   hooks.admitPublish = bridges.hooks.admitPublish;
   await bridges.start();
   return {

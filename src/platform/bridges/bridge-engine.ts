@@ -11,6 +11,7 @@
  *   matching one of its routes are refused before routing (v5: 0x97 Quota exceeded with a
  *   Reason String naming the sink; 3.1.1: the connection is closed by the broker).
  */
+import { noopTracer } from '../../ports/tracer.js';
 import type { ClientInfo } from '../../broker/hooks.js';
 import { RC } from '../../codec/mqtt/reason-codes.js';
 import type { QoS } from '../../codec/mqtt/packets.js';
@@ -75,6 +76,7 @@ export class BridgeEngine implements Bridges {
       sinkBreakers: this.breakers.sinks,
       endpointBreakers: this.breakers.endpoints,
       random: deps.random ?? Math.random,
+      tracer: deps.tracer ?? noopTracer,
       instanceId: () => this.id,
       sinkSettings: this.sinkSettings,
       noteEndpoint: (endpoint, config) => {

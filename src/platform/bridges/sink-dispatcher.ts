@@ -23,9 +23,11 @@ import { HoldfastError } from '../../errors/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Sink, SinkMessage, SinkOutcome } from '../../ports/sink.js';
+import type { Tracer } from '../../ports/tracer.js';
 import type { OutboxEntry, Store } from '../../ports/store.js';
 import { Backoff, raceSignal, withDeadline, type CircuitBreaker } from '../../resilience/index.js';
 import type { SinkConfig } from './bridges-config.js';
+import { traceBatch } from './bridge-trace.js';
 import { type SerialLock, Waker } from './dispatch-sync.js';
 import type { OutboxAccount } from './outbox-account.js';
 import type { SinkStats } from './sink-stats.js';
@@ -49,6 +51,7 @@ export interface DispatcherDeps {
   breaker: CircuitBreaker;
   endpointBreaker: CircuitBreaker | undefined;
   random: () => number;
+  tracer: Tracer;
 }
 
 export class SinkDispatcher {
@@ -69,6 +72,7 @@ export class SinkDispatcher {
   private readonly backoff: Backoff;
   private loop: Promise<void> | undefined;
   private readonly name: string;
+  private batchSeq = 0;
 
   constructor(private readonly d: DispatcherDeps) {
     this.name = d.config.name;
@@ -218,6 +222,7 @@ export class SinkDispatcher {
     this.inFlight = true;
     stats.sent(batch.length);
     const started = clock.now();
+    const startedAtMs = Date.now(); // for the span: ms since the epoch whatever the injected clock
     const deadline = withDeadline(this.abort.signal, config.batchTimeoutMs, `bridge.${this.name}.send`);
     let outcomes: SinkOutcome[] | undefined;
     let failure: unknown;
@@ -239,6 +244,15 @@ export class SinkDispatcher {
       return;
     }
     const tookMs = clock.now() - started;
+    traceBatch(this.d.tracer, {
+      sink: this.name,
+      kind: config.kind,
+      seq: ++this.batchSeq,
+      messages: batch.length,
+      startedAtMs,
+      failure: outcomes === undefined ? (failure instanceof Error ? failure.message : String(failure)) : undefined,
+      failedMessages: outcomes === undefined ? batch.length : outcomes.filter((o) => o.status !== 'ok').length,
+    });
     if (outcomes === undefined) {
       breaker.onFailure(t1);
       if (endpointBreaker !== undefined) endpointBreaker.onFailure(t2);

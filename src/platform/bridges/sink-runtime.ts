@@ -3,6 +3,7 @@
  * outbox, its breakers and its lock. Made and torn down by the engine (start, reload,
  * stop); the counters survive a reload of the same sink.
  */
+import type { Tracer } from '../../ports/tracer.js';
 import { HoldfastError } from '../../errors/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Clock } from '../../ports/clock.js';
@@ -27,6 +28,7 @@ export interface RuntimeEnv {
   sinkBreakers: BreakerRegistry;
   endpointBreakers: BreakerRegistry;
   random: () => number;
+  tracer: Tracer;
   instanceId: () => string;
   /** The breaker settings of each sink, read by the sink breakers' registry when it makes one. */
   sinkSettings: Map<string, SinkConfig>;
@@ -108,6 +110,7 @@ export class SinkRuntime {
       breaker: this.breaker,
       endpointBreaker: this.endpoint === undefined ? undefined : e.endpointBreakers.get(this.endpoint),
       random: e.random,
+      tracer: e.tracer,
     });
     this.dispatcher.start();
   }

@@ -2,6 +2,7 @@
  * The bridge engine's public types: what it needs (deps, sink factories, device lookup)
  * and what it offers (status, dead letters, replay).
  */
+import type { Tracer } from '../../ports/tracer.js';
 import type { Hooks } from '../../broker/hooks.js';
 import type { InternalHandler } from '../../broker/internal-subscriptions.js';
 import type { Logger } from '../../observability/logger.js';
@@ -48,6 +49,8 @@ export interface BridgesDeps {
   deviceInfo?: DeviceInfo;
   /** Uniform in [0, 1) for the backoff jitter (tests). */
   random?: () => number;
+  /** Client spans of the sinks' batches (bridge-trace.ts); none by default. */
+  tracer?: Tracer;
 }
 
 export type DispatcherState = 'starting' | 'idle' | 'sending' | 'backoff' | 'open' | 'disabled' | 'stopped';
