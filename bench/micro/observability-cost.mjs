@@ -29,6 +29,10 @@
 //   trace-1%-sdk   (SDK=1) OtelTracer over the OpenTelemetry SDK (BasicTracerProvider,
 //                  BatchSpanProcessor) at ratio 0.01 to an exporter that discards the spans
 // Output: a table, and with JSON=1 one JSON line with every run (bench/lib/observability.mjs).
+// Experiments: OBS_EXTRA='[...]' adds configurations, e.g. {"name":"idle-worker","idleWorker":true}
+// (an idle worker thread, no tracer), {"name":"import-only","importOnly":true} (the tracing modules
+// loaded, no tracer), {"name":"rec-noop-0%","recNoop":true,"ratio":0} (the record tracer at ratio 0,
+// no export), {"name":"sdk","sdk":true,"ratio":0.01} (as SDK=1).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +49,8 @@ const CONFIGS = [
   { name: 'trace-0%', otlp: true, ratio: 0 },
   { name: 'trace-1%-otlp', otlp: true, ratio: 0.01 },
   ...(process.env.SDK ? [{ name: 'trace-1%-sdk', sdk: true, ratio: 0.01 }] : []),
+  // Experiments: OBS_EXTRA='[{"name":"x","idleWorker":true}]' (a config object as above).
+  ...JSON.parse(process.env.OBS_EXTRA ?? '[]'),
 ];
 
 const self = fileURLToPath(import.meta.url);
@@ -73,6 +79,15 @@ async function child(config) {
   ]);
   let tracing;
   let spans = () => 0;
+  if (config.importOnly) await imp('observability/tracing/otlp.js');
+  if (config.recNoop) {
+    const { RecordTracer } = await imp('observability/tracing/record-tracer.js');
+    tracing = { tracer: new RecordTracer({ push() {} }, { sampleRatio: config.ratio ?? 0 }), shutdown: async () => {} };
+  }
+  if (config.idleWorker) {
+    const { Worker } = await import('node:worker_threads');
+    new Worker('setInterval(() => {}, 1000);', { eval: true }).unref();
+  }
   if (config.otlp) {
     const { loadOtlpTracing } = await imp('observability/tracing/otlp.js');
     tracing = await loadOtlpTracing({ url: process.env.OBS_COST_COLLECTOR, serviceName: 'bench', serviceVersion: 'bench', sampleRatio: config.ratio, timeoutMs: 10_000, maxQueueSize: 2048 });
