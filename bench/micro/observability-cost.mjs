@@ -86,7 +86,12 @@ async function child(config) {
   }
   if (config.idleWorker) {
     const { Worker } = await import('node:worker_threads');
-    new Worker('setInterval(() => {}, 1000);', { eval: true }).unref();
+    const w = new Worker('require("node:worker_threads").parentPort.postMessage("ready"); setInterval(() => {}, 1000);', { eval: true });
+    if (config.idleWorker === 'listen') {
+      w.on('message', () => {});
+      await new Promise((r) => w.once('message', r));
+    }
+    w.unref();
   }
   if (config.otlp) {
     const { loadOtlpTracing } = await imp('observability/tracing/otlp.js');
@@ -226,9 +231,13 @@ function summarize(runs, collectorSpans) {
   const rate = (x) => x.delivered / x.cpu_s;
   const mainRate = (x) => x.delivered / x.main_cpu_s;
   const base = new Map(runs.filter((x) => x.config === 'baseline').map((x) => [x.round, x]));
+  const zero = new Map(runs.filter((x) => x.config === 'trace-0%').map((x) => [x.round, x]));
   const summary = CONFIGS.map((c) => {
     const xs = runs.filter((x) => x.config === c.name);
     const vs = (f) => (c.name === 'baseline' ? null : median(xs.map((x) => f(x) / f(base.get(x.round)) - 1)));
+    // Against tracing on at ratio 0 (same modules, same export worker, nothing sampled): the
+    // cost of the sampling itself, for the tracing configurations.
+    const vs0 = (f) => (!c.otlp || c.name === 'trace-0%' || !zero.size ? null : median(xs.map((x) => f(x) / f(zero.get(x.round)) - 1)));
     return {
       config: c.name,
       runs: xs.length,
@@ -236,6 +245,8 @@ function summarize(runs, collectorSpans) {
       us_main_cpu_per_msg: 1e6 / median(xs.map(mainRate)),
       vs_baseline: vs(rate),
       main_vs_baseline: vs(mainRate),
+      vs_ratio0: vs0(rate),
+      main_vs_ratio0: vs0(mainRate),
       traced_spans_per_1000_msgs: (1000 * xs.reduce((a, x) => a + x.spans, 0)) / xs.reduce((a, x) => a + x.delivered, 0),
       scrape_ms: c.scrapeMs ? median(xs.map((x) => x.scrape_ms)) : null,
     };
