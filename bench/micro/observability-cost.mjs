@@ -34,7 +34,7 @@
 // loaded, no tracer), {"name":"rec-noop-0%","recNoop":true,"ratio":0} (the record tracer at ratio 0,
 // no export), {"name":"sdk","sdk":true,"ratio":0.01} (as SDK=1).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const PUBLISHERS = Number(process.env.PUBLISHERS ?? 1000);
@@ -57,11 +57,21 @@ const self = fileURLToPath(import.meta.url);
 if (process.env.OBS_COST_CONFIG) await child(JSON.parse(process.env.OBS_COST_CONFIG));
 else await parent();
 
-/** CPU seconds of this process' event-loop thread (its task id is the pid). */
+/** CPU seconds of one thread of this process (the event loop's task id is the pid). */
+function threadCpuS(tid = process.pid) {
+  try {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0; // the thread is gone
+  }
+}
 function mainThreadCpuS() {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  return threadCpuS();
+}
+function threadIds() {
+  return new Set(readdirSync('/proc/self/task'));
 }
 
 async function child(config) {
@@ -93,10 +103,13 @@ async function child(config) {
     }
     w.unref();
   }
+  let exportThreads = [];
   if (config.otlp) {
     const { loadOtlpTracing } = await imp('observability/tracing/otlp.js');
+    const before = threadIds();
     tracing = await loadOtlpTracing({ url: process.env.OBS_COST_COLLECTOR, serviceName: 'bench', serviceVersion: 'bench', sampleRatio: config.ratio, timeoutMs: 10_000, maxQueueSize: 2048 });
     spans = () => tracing.stats().exported + tracing.stats().queued;
+    exportThreads = [...threadIds()].filter((t) => !before.has(t)); // the export worker's thread(s)
   } else if (config.sdk) {
     const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
     const { OtelTracer } = await imp('observability/tracing/otel-tracer.js');
@@ -145,11 +158,13 @@ async function child(config) {
   await load(WARMUP_MS);
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuS();
+  const worker0 = exportThreads.reduce((a, t) => a + threadCpuS(t), 0);
   const delivered0 = broker.stats.messagesDelivered;
   const spans0 = spans();
   await load(DURATION_MS);
   const cpu = process.cpuUsage(cpu0);
   const mainS = mainThreadCpuS() - main0;
+  const workerS = exportThreads.reduce((a, t) => a + threadCpuS(t), 0) - worker0;
   const delivered = broker.stats.messagesDelivered - delivered0;
   const spanCount = spans() - spans0;
   if (timer) clearInterval(timer);
@@ -162,6 +177,7 @@ async function child(config) {
       delivered,
       cpu_s: (cpu.user + cpu.system) / 1e6,
       main_cpu_s: mainS,
+      export_worker_cpu_s: workerS,
       spans: spanCount,
       scrape_ms: scrapes ? scrapeMs / scrapes : null,
       export: stats ?? null,
@@ -243,6 +259,7 @@ function summarize(runs, collectorSpans) {
       runs: xs.length,
       us_cpu_per_msg: 1e6 / median(xs.map(rate)),
       us_main_cpu_per_msg: 1e6 / median(xs.map(mainRate)),
+      us_export_worker_cpu_per_msg: median(xs.map((x) => (1e6 * (x.export_worker_cpu_s ?? 0)) / x.delivered)),
       vs_baseline: vs(rate),
       main_vs_baseline: vs(mainRate),
       vs_ratio0: vs0(rate),
