@@ -119,7 +119,7 @@ export async function startFromConfig(
     });
   await ensureDataDir(runtime.dataDir);
 
-  const tracing = options.tracer === undefined ? await createTracing(runtime, VERSION) : undefined;
+  const tracing = options.tracer === undefined ? await createTracing(runtime, VERSION, logger) : undefined;
   const tracer = options.tracer ?? tracing?.tracer ?? noopTracer;
   const store = options.store ?? createStore({ dataDir: runtime.dataDir, ...runtime.store });
   const access = new LiveStaticAccess(runtime.broker); // static users and ACL, replaceable by a reload

@@ -108,7 +108,7 @@ export function storeSloState(store: Store): SloStateStore {
   return { load: () => store.getMeta('slo/windows'), save: (data) => store.putMeta('slo/windows', data) };
 }
 
-export async function createTracing(runtime: RuntimeConfig, version: string): Promise<LoadedTracing | undefined> {
+export async function createTracing(runtime: RuntimeConfig, version: string, logger?: Logger): Promise<LoadedTracing | undefined> {
   const t = runtime.observability.tracing;
   if (t.otlpUrl === undefined) return undefined;
   return loadOtlpTracing({
@@ -118,6 +118,9 @@ export async function createTracing(runtime: RuntimeConfig, version: string): Pr
     sampleRatio: t.sampleRatio,
     timeoutMs: t.exportTimeoutMs,
     maxQueueSize: t.maxQueuedSpans,
+    ...(logger !== undefined
+      ? { onWorkerLost: (reason: string) => logger.error({ event: 'trace-export-lost', reason }, 'the trace export worker stopped: spans are no longer exported (counted as failed) until a restart') }
+      : {}),
   });
 }
 

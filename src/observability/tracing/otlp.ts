@@ -34,6 +34,11 @@ export interface OtlpTracingOptions {
   maxQueueSize: number;
   /** Request headers (default: from OTEL_EXPORTER_OTLP_TRACES_HEADERS or OTEL_EXPORTER_OTLP_HEADERS). */
   headers?: Record<string, string>;
+  /**
+   * The export worker stopped after it had started (an uncaught error in it, or it was killed):
+   * from then on every span counts as failed. Called once; not called by shutdown().
+   */
+  onWorkerLost?: (reason: string) => void;
 }
 
 /**
@@ -96,8 +101,10 @@ export async function loadOtlpTracing(opts: OtlpTracingOptions): Promise<LoadedT
   const pending = new Map<number, (ok: boolean) => void>();
   let closed: (() => void) | undefined;
   let gone = false;
+  let stopping = false;
   let starting: { resolve: () => void; reject: (reason: string, cause?: unknown) => void } | undefined;
-  const failAll = (): void => {
+  const failAll = (reason: string): void => {
+    if (!gone && !stopping && starting === undefined) opts.onWorkerLost?.(reason);
     gone = true;
     for (const done of pending.values()) done(false);
     pending.clear();
@@ -114,11 +121,11 @@ export async function loadOtlpTracing(opts: OtlpTracingOptions): Promise<LoadedT
   });
   worker.on('error', (err) => {
     starting?.reject(err.message, err);
-    failAll();
+    failAll(err.message);
   });
   worker.on('exit', (code) => {
     starting?.reject(`the export worker exited with code ${code}`);
-    failAll();
+    failAll(`the export worker exited with code ${code}`);
   });
   await new Promise<void>((resolve, reject) => {
     starting = {
@@ -150,6 +157,7 @@ export async function loadOtlpTracing(opts: OtlpTracingOptions): Promise<LoadedT
     stats: () => batcher.stats(),
     shutdown: async () => {
       batcher.flush();
+      stopping = true;
       if (gone) return;
       // The worker's exporter sends what it holds (each request bounded by timeoutMs) and stops.
       const stopped = new Promise<void>((resolve) => (closed = resolve));
