@@ -32,7 +32,8 @@
 // Experiments: OBS_EXTRA='[...]' adds configurations, e.g. {"name":"idle-worker","idleWorker":true}
 // (an idle worker thread, no tracer), {"name":"import-only","importOnly":true} (the tracing modules
 // loaded, no tracer), {"name":"rec-noop-0%","recNoop":true,"ratio":0} (the record tracer at ratio 0,
-// no export), {"name":"sdk","sdk":true,"ratio":0.01} (as SDK=1).
+// no export), {"name":"sdk","sdk":true,"ratio":0.01} (as SDK=1), {"name":"q8192","otlp":true,"ratio":0.01,"maxq":8192}
+// (another maxQueuedSpans; the default 2048 allows requests of 512 spans, 8192 of 2048).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -107,7 +108,7 @@ async function child(config) {
   if (config.otlp) {
     const { loadOtlpTracing } = await imp('observability/tracing/otlp.js');
     const before = threadIds();
-    tracing = await loadOtlpTracing({ url: process.env.OBS_COST_COLLECTOR, serviceName: 'bench', serviceVersion: 'bench', sampleRatio: config.ratio, timeoutMs: 10_000, maxQueueSize: 2048 });
+    tracing = await loadOtlpTracing({ url: process.env.OBS_COST_COLLECTOR, serviceName: 'bench', serviceVersion: 'bench', sampleRatio: config.ratio, timeoutMs: 10_000, maxQueueSize: config.maxq ?? 2048 });
     spans = () => tracing.stats().exported + tracing.stats().queued;
     exportThreads = [...threadIds()].filter((t) => !before.has(t)); // the export worker's thread(s)
   } else if (config.sdk) {
