@@ -33,7 +33,9 @@
 // (an idle worker thread, no tracer), {"name":"import-only","importOnly":true} (the tracing modules
 // loaded, no tracer), {"name":"rec-noop-0%","recNoop":true,"ratio":0} (the record tracer at ratio 0,
 // no export), {"name":"sdk","sdk":true,"ratio":0.01} (as SDK=1), {"name":"q8192","otlp":true,"ratio":0.01,"maxq":8192}
-// (another maxQueuedSpans; the default 2048 allows requests of 512 spans, 8192 of 2048).
+// (another maxQueuedSpans; the default 2048 allows requests of 512 spans, 8192 of 2048),
+// {"name":"worker-no-tracer","otlp":true,"ratio":0,"noTracer":true} (tracing loaded, export worker
+// running, the broker without the tracer).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -122,7 +124,9 @@ async function child(config) {
   }
   const wire = () => ({ remoteAddress: '127.0.0.1:1', listener: 'mqtt', certificate: undefined, write(_b, cb) { cb?.(); }, bufferedBytes: () => 0, pause() {}, resume() {}, end() {}, destroy() {} });
   const turn = () => new Promise((r) => setImmediate(r));
-  const broker = new Broker(structuredClone(DEFAULT_BROKER_CONFIG), { store: new MemoryStore(), logger: silentLogger(), ...(tracing ? { tracer: tracing.tracer } : {}) });
+  // noTracer: the tracing is loaded (export worker and all) but the broker does not get it.
+  const brokerTracer = tracing && !config.noTracer ? { tracer: tracing.tracer } : {};
+  const broker = new Broker(structuredClone(DEFAULT_BROKER_CONFIG), { store: new MemoryStore(), logger: silentLogger(), ...brokerTracer });
   await broker.start();
   const metrics = new MetricsExporter({ version: 'bench' });
   registerBrokerMetrics(metrics.registry, broker);
