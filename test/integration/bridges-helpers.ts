@@ -3,13 +3,15 @@
  * arrives and answers what the test says, and a broker on a SQLite store with the bridge
  * engine wired the way the app wires it (admitPublish hook, start after the broker).
  */
-import type { Tracer } from '../../src/ports/tracer.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { northboundSinks } from '../../src/adapters/northbound/index.js';
 import type { Hooks } from '../../src/broker/hooks.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { Store } from '../../src/ports/store.js';
+import type { Tracer } from '../../src/ports/tracer.js';
+import type { StoreClient } from '../helpers/store-clients.js';
+import { removeDir } from '../helpers/store-fixtures.js';
 import { createBridges, parseBridgesConfig, type BridgeEngine, type BridgesConfigInput } from '../../src/platform/bridges/index.js';
 import { startTestBroker, type DeepPartial, type TestBroker } from '../helpers/broker.js';
 import type { BrokerConfig } from '../../src/broker/config.js';
@@ -129,5 +131,26 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 30_
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timeout after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * What one bridge test sets up (a broker, a webhook receiver, a data dir, MQTT clients), torn
+ * down after it: `const rig = new BridgesRig(); afterEach(() => rig.tearDown());`.
+ */
+export class BridgesRig {
+  b: BridgedBroker | undefined;
+  hook: WebhookServer | undefined;
+  dir: string | undefined;
+  readonly clients: StoreClient[] = [];
+
+  async tearDown(): Promise<void> {
+    for (const c of this.clients.splice(0)) c.destroy();
+    await this.b?.stop();
+    await this.hook?.close();
+    if (this.dir !== undefined) removeDir(this.dir);
+    this.b = undefined;
+    this.hook = undefined;
+    this.dir = undefined;
   }
 }

@@ -9,46 +9,35 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordTracing } from '../../src/observability/tracing/otlp.js';
 import { StoreClient } from '../helpers/store-clients.js';
-import { removeDir, sqliteAt, storeTempDir } from '../helpers/store-fixtures.js';
-import { startBridgedBroker, waitFor, WebhookServer, type BridgedBroker } from './bridges-helpers.js';
+import { sqliteAt, storeTempDir } from '../helpers/store-fixtures.js';
+import { BridgesRig, startBridgedBroker, waitFor, WebhookServer } from './bridges-helpers.js';
 
-const clients: StoreClient[] = [];
-let b: BridgedBroker | undefined;
-let hook: WebhookServer | undefined;
-let dir: string | undefined;
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  await b?.stop();
-  await hook?.close();
-  if (dir !== undefined) removeDir(dir);
-  b = undefined;
-  hook = undefined;
-  dir = undefined;
-});
+const rig = new BridgesRig();
+afterEach(() => rig.tearDown());
 
 async function run(sampleRatio: number, exporter: InMemorySpanExporter): Promise<void> {
-  hook = new WebhookServer();
-  await hook.listen();
+  rig.hook = new WebhookServer();
+  await rig.hook.listen();
   let fail = true;
-  hook.respond = () => (fail ? 500 : 200);
-  dir = storeTempDir('holdfast-bridges-trace-');
+  rig.hook.respond = () => (fail ? 500 : 200);
+  rig.dir = storeTempDir('holdfast-bridges-trace-');
   const tracing = recordTracing(exporter, { sampleRatio, resource: resourceFromAttributes({ 'service.name': 'test' }), batchSpans: 1, delayMs: 0 });
-  b = await startBridgedBroker({
-    store: sqliteAt(dir),
+  rig.b = await startBridgedBroker({
+    store: sqliteAt(rig.dir),
     tracer: tracing.tracer,
     bridges: {
       instanceId: 'trace',
-      sinks: [{ name: 'hook', kind: 'http', http: { url: hook.url }, retryBaseMs: 5, retryCapMs: 20, batchLingerMs: 0, breakerFailures: 1000 }],
+      sinks: [{ name: 'hook', kind: 'http', http: { url: rig.hook.url }, retryBaseMs: 5, retryCapMs: 20, batchLingerMs: 0, breakerFailures: 1000 }],
       routes: [{ filter: 'dev/+/data', sink: 'hook' }],
     },
   });
-  const { client } = await StoreClient.connect(b.tb.port, 5, { clientId: 'd1' });
-  clients.push(client);
+  const { client } = await StoreClient.connect(rig.b.tb.port, 5, { clientId: 'd1' });
+  rig.clients.push(client);
   const ack = await client.publishAcked({ topic: 'dev/d1/data', payload: Buffer.from('x'), qos: 1, retain: false, packetId: 1 });
   expect(ack.reasonCode ?? 0).toBe(0);
-  await waitFor(() => hook!.requests.length >= 1, 'a first (failing) request');
+  await waitFor(() => rig.hook!.requests.length >= 1, 'a first (failing) request');
   fail = false;
-  await waitFor(() => b!.bridges.status().sinks[0]!.totals.acked === 1, 'the message delivered');
+  await waitFor(() => rig.b!.bridges.status().sinks[0]!.totals.acked === 1, 'the message delivered');
 }
 
 const sendSpans = (e: InMemorySpanExporter): ReadableSpan[] => e.getFinishedSpans().filter((s) => s.name === 'bridge hook send');
@@ -65,13 +54,13 @@ describe('tracing: bridge calls (issue 7)', () => {
     expect(s.attributes).toMatchObject({ 'holdfast.bridge.sink': 'hook', 'holdfast.bridge.kind': 'http', 'messaging.batch.message_count': 1, 'holdfast.bridge.failed_messages': 1 });
     expect(s.status.message).toMatch(/1 of 1 messages failed|HTTP 500/);
     // The failing attempts only: one per request answered 500.
-    expect(spans.length).toBe(hook!.requests.length - 1);
+    expect(spans.length).toBe(rig.hook!.requests.length - 1);
   });
 
   it('at ratio 1 every batch is traced: the failed ones as errors, the delivered one unset', async () => {
     const exporter = new InMemorySpanExporter();
     await run(1, exporter);
-    await waitFor(() => sendSpans(exporter).length === hook!.requests.length, 'a span per request');
+    await waitFor(() => sendSpans(exporter).length === rig.hook!.requests.length, 'a span per request');
     const spans = sendSpans(exporter);
     expect(spans.at(-1)!.status.code).toBe(SpanStatusCode.UNSET);
     expect(spans.at(-1)!.attributes['holdfast.bridge.failed_messages']).toBe(0);
