@@ -4,9 +4,9 @@
  * header says how) pinned to the broker's core, and rendered as a section of BENCHMARKS.md.
  * holdfast only: it measures holdfast's own observability against holdfast without it.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runJsonChild } from './child-json.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SCRIPT = path.join(here, '../micro/observability-cost.mjs');
@@ -35,21 +35,9 @@ export async function runObservability({ quick, nice, brokerCore = 0 }) {
   };
   const prefix = [...(nice ? ['nice', '-n', String(nice)] : []), 'taskset', '-c', String(brokerCore)];
   const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(prefix[0], [...prefix.slice(1), process.execPath, SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) {
-        resolve({ ok: false, error: `observability-cost.mjs exited ${code}: ${err.trim().split('\n').slice(-3).join(' ')}` });
-        return;
-      }
-      resolve({ ok: true, result: { ...JSON.parse(line), wall_s: (Date.now() - started) / 1000 } });
-    });
-  });
+  const { result, error } = await runJsonChild(prefix[0], [...prefix.slice(1), process.execPath, SCRIPT], { env });
+  if (error) return { ok: false, error: `observability-cost.mjs ${error}` };
+  return { ok: true, result: { ...result, wall_s: (Date.now() - started) / 1000 } };
 }
 
 const pct = (v) => (v === null || v === undefined ? '' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);

@@ -39,6 +39,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runJsonChild } from '../lib/child-json.mjs';
 
 const PUBLISHERS = Number(process.env.PUBLISHERS ?? 1000);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 2000);
@@ -214,22 +215,11 @@ async function parent() {
   const port = await new Promise((resolve) => collector.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
   const collectorUrl = `http://127.0.0.1:${port}/v1/traces`;
   const runs = [];
-  const runOne = (c) =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [self], {
-        env: { ...process.env, OBS_COST_CONFIG: JSON.stringify(c), OBS_COST_COLLECTOR: collectorUrl },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      child.on('close', (code) => {
-        const line = out.trim().split('\n').pop() ?? '';
-        if (code !== 0 || !line.startsWith('{')) reject(new Error(`${c.name} run failed (exit ${code}): ${err}`));
-        else resolve(JSON.parse(line));
-      });
-    });
+  const runOne = async (c) => {
+    const { result, error } = await runJsonChild(process.execPath, [self], { env: { ...process.env, OBS_COST_CONFIG: JSON.stringify(c), OBS_COST_COLLECTOR: collectorUrl } });
+    if (error) throw new Error(`${c.name} run failed (${error})`);
+    return result;
+  };
   try {
     for (let r = 0; r < REPEAT; r++) {
       // All configurations of a round run at the same time, on the same core(s) (taskset the
