@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import { registerBrokerMetrics } from '../observability/metrics/broker-metrics.js';
 import { MetricsExporter } from '../observability/metrics/metrics-exporter.js';
 import { ResilienceRegistry } from '../observability/metrics/resilience-metrics.js';
-import { scrapeCounter, scrapeGauge } from '../observability/metrics/scrape-metrics.js';
+import { scrapeCounter } from '../observability/metrics/scrape-metrics.js';
 import type { LogRateLimiter } from '../observability/log-rate-limit.js';
 import { SloEngine, type SloStateStore } from '../observability/slo/engine.js';
 import { AlertWebhook } from '../observability/slo/notifier.js';
@@ -20,6 +20,7 @@ import type { AlertEvent, BurnRateRule, SliReading, SloDefinition } from '../obs
 import { SysPublisher, sysTopicValues } from '../observability/sys-topics.js';
 import { loadOtlpTracing, type LoadedTracing } from '../observability/tracing/otlp.js';
 import type { SpanExportStats } from '../observability/tracing/span-batcher.js';
+import { registerTracingMetrics } from '../observability/tracing/tracing-metrics.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { Tracer } from '../ports/tracer.js';
@@ -200,19 +201,7 @@ export class BrokerObservability {
           read: () => [...limiter.suppressedByLevel].map(([level, n]) => [{ level }, n] as const),
         });
       }
-      const tracingStats = o.tracingStats;
-      if (tracingStats !== undefined) {
-        scrapeCounter(m.registry, {
-          name: 'holdfast_trace_spans_total',
-          help: 'Spans of the OTLP tracing by outcome: exported, failed (the collector refused or was unreachable), dropped (export queue full).',
-          labelNames: ['outcome'],
-          read: () => {
-            const t = tracingStats();
-            return [[{ outcome: 'exported' }, t.exported], [{ outcome: 'failed' }, t.failed], [{ outcome: 'dropped' }, t.dropped]] as const;
-          },
-        });
-        scrapeGauge(m.registry, { name: 'holdfast_trace_spans_queued', help: 'Spans waiting for export or being exported.', read: () => tracingStats().queued });
-      }
+      if (o.tracingStats !== undefined) registerTracingMetrics(m.registry, o.tracingStats);
       this.metrics = m;
     }
   }
