@@ -20,6 +20,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { SpanAttributeValue, SpanOptions, TraceSpan, TraceSpanKind, Tracer } from '../../ports/tracer.js';
+import { attachMessageSpan, messageSpanOf } from './message-span.js';
 import { hashRatioSampler } from './sampling.js';
 import { formatTraceparent, parseTraceparent } from './traceparent.js';
 
@@ -30,8 +31,6 @@ const KINDS: Record<TraceSpanKind, SpanKind> = {
   producer: SpanKind.PRODUCER,
   consumer: SpanKind.CONSUMER,
 };
-
-const MESSAGE_SPAN = Symbol('holdfast.messageSpan');
 
 class OtelSpan implements TraceSpan {
   private tp: string | undefined;
@@ -94,18 +93,13 @@ export class OtelTracer implements Tracer {
     return new OtelSpan(span);
   }
 
-  // The span rides on the message under a private symbol, not in a WeakMap: a WeakMap with
-  // thousands of live keys makes every garbage collection process its entries (ephemerons),
-  // which cost about as much as the spans themselves (bench/micro/tracing-span-cost.mjs).
-  // A plain property (Object.defineProperty made the objects slow again). Symbol keys are skipped
-  // by JSON, structuredClone and the store codecs. (A copy made with a spread, as for a
-  // retained message, takes the span along, as the same object kept in the index does.)
+  // On the message itself (message-span.ts).
   messageSpan(message: object): TraceSpan | undefined {
-    return (message as { [MESSAGE_SPAN]?: TraceSpan })[MESSAGE_SPAN];
+    return messageSpanOf(message);
   }
 
   setMessageSpan(message: object, span: TraceSpan): void {
-    (message as { [MESSAGE_SPAN]?: TraceSpan })[MESSAGE_SPAN] = span;
+    attachMessageSpan(message, span);
   }
 
   private parentContext(parent: SpanOptions['parent']): Context {

@@ -7,11 +7,10 @@
  */
 import type { SpanOptions, TraceSpan, Tracer } from '../../ports/tracer.js';
 import { PooledIdGenerator } from './id-generator.js';
+import { attachMessageSpan, messageSpanOf } from './message-span.js';
 import { hashRatioSampler } from './sampling.js';
 import { SPAN_KIND, SpanRecord, nowMs, type SpanRecordSink } from './span-record.js';
 import { parseTraceparent } from './traceparent.js';
-
-const MESSAGE_SPAN = Symbol('holdfast.messageSpan');
 
 export interface RecordTracerOptions {
   /** Fraction of devices (by a hash of their id) whose spans are recorded; errors always are. */
@@ -60,13 +59,12 @@ export class RecordTracer implements Tracer {
     );
   }
 
-  // As in OtelTracer: a plain symbol-keyed property (not a WeakMap: its ephemerons cost every
-  // garbage collection), skipped by JSON, structuredClone and the store codecs.
+  // On the message itself (message-span.ts).
   messageSpan(message: object): TraceSpan | undefined {
-    return (message as { [MESSAGE_SPAN]?: TraceSpan })[MESSAGE_SPAN];
+    return messageSpanOf(message);
   }
 
   setMessageSpan(message: object, span: TraceSpan): void {
-    (message as { [MESSAGE_SPAN]?: TraceSpan })[MESSAGE_SPAN] = span;
+    attachMessageSpan(message, span);
   }
 }
