@@ -22,8 +22,8 @@ export interface BatchTrace {
   failedMessages: number;
 }
 
+/** Called only when `tracer.enabled` (the caller checks, so nothing is built for the no-op tracer). */
 export function traceBatch(tracer: Tracer, b: BatchTrace): void {
-  if (!tracer.enabled) return;
   const failed = b.failure !== undefined || b.failedMessages > 0;
   if (!failed && !tracer.sampled(`bridge/${b.sink}/${b.seq}`)) return;
   const span = tracer.startSpan(`bridge ${b.sink} send`, {

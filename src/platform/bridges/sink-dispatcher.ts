@@ -244,15 +244,17 @@ export class SinkDispatcher {
       return;
     }
     const tookMs = clock.now() - started;
-    traceBatch(this.d.tracer, {
-      sink: this.name,
-      kind: config.kind,
-      seq: ++this.batchSeq,
-      messages: batch.length,
-      startedAtMs,
-      failure: outcomes === undefined ? (failure instanceof Error ? failure.message : String(failure)) : undefined,
-      failedMessages: outcomes === undefined ? batch.length : outcomes.filter((o) => o.status !== 'ok').length,
-    });
+    if (this.d.tracer.enabled) {
+      traceBatch(this.d.tracer, {
+        sink: this.name,
+        kind: config.kind,
+        seq: ++this.batchSeq,
+        messages: batch.length,
+        startedAtMs,
+        failure: outcomes === undefined ? (failure instanceof Error ? failure.message : String(failure)) : undefined,
+        failedMessages: outcomes === undefined ? batch.length : outcomes.filter((o) => o.status !== 'ok').length,
+      });
+    }
     if (outcomes === undefined) {
       breaker.onFailure(t1);
       if (endpointBreaker !== undefined) endpointBreaker.onFailure(t2);
