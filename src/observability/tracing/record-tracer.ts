@@ -5,11 +5,12 @@
  * of the device id decided by the caller, errors always recorded, explicit parents (a local
  * span or a remote W3C `traceparent`), the span of a message carried on the message.
  */
+import { monotonicClock } from '../../ports/clock.js';
 import type { SpanOptions, TraceSpan, Tracer } from '../../ports/tracer.js';
 import { PooledIdGenerator } from './id-generator.js';
 import { attachMessageSpan, messageSpanOf } from './message-span.js';
 import { hashRatioSampler } from './sampling.js';
-import { SPAN_KIND, SpanRecord, nowMs, type SpanRecordSink } from './span-record.js';
+import { SPAN_KIND, SpanRecord, type SpanRecordSink } from './span-record.js';
 import { parseTraceparent } from './traceparent.js';
 
 export interface RecordTracerOptions {
@@ -54,7 +55,7 @@ export class RecordTracer implements Tracer {
       this.ids.generateSpanId(),
       parentSpanId,
       remote,
-      opts.startTimeMs ?? nowMs(),
+      opts.startTimeMs ?? monotonicClock.now(),
       opts.attributes ?? {},
     );
   }

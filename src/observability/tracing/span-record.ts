@@ -11,6 +11,7 @@
  * only non-data member, the queue it goes to when it ends, is a private field (#), which
  * structuredClone / postMessage do not copy.
  */
+import { monotonicClock } from '../../ports/clock.js';
 import type { SpanAttributeValue, TraceSpanKind, TraceSpan } from '../../ports/tracer.js';
 
 /** OpenTelemetry SpanKind numbers (@opentelemetry/api SpanKind), as exporters expect them. */
@@ -49,11 +50,6 @@ export interface SpanRecordData {
 export function splitEpochMs(ms: number): [seconds: number, micros: number] {
   const s = Math.floor(ms / 1000);
   return [s, Math.min(999_999, Math.max(0, Math.round((ms - s * 1000) * 1000)))];
-}
-
-/** ms since the epoch with sub-ms precision (performance.now() on the process' time origin). */
-export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 export class SpanRecord implements TraceSpan, SpanRecordData {
@@ -95,7 +91,7 @@ export class SpanRecord implements TraceSpan, SpanRecordData {
   /** Ends the span once (later calls are ignored, as the SDK does) and queues it for export. */
   end(endTimeMs?: number): void {
     if (this.endMs !== 0) return;
-    this.endMs = endTimeMs ?? nowMs();
+    this.endMs = endTimeMs ?? monotonicClock.now(); // epoch ms, sub-ms precision
     this.#sink.push(this);
   }
 }
