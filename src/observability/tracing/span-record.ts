@@ -13,6 +13,7 @@
  */
 import { monotonicClock } from '../../ports/clock.js';
 import type { SpanAttributeValue, TraceSpanKind, TraceSpan } from '../../ports/tracer.js';
+import { formatTraceparent } from './traceparent.js';
 
 /** OpenTelemetry SpanKind numbers (@opentelemetry/api SpanKind), as exporters expect them. */
 export const SPAN_KIND: Record<TraceSpanKind, number> = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 };
@@ -75,7 +76,7 @@ export class SpanRecord implements TraceSpan, SpanRecordData {
 
   /** Every recorded span is sampled: flags 01 (W3C Trace Context 3.2.2.5). */
   get traceparent(): string {
-    return (this.#traceparent ??= `00-${this.traceId}-${this.spanId}-01`);
+    return (this.#traceparent ??= formatTraceparent({ traceId: this.traceId, spanId: this.spanId, flags: 1 }));
   }
 
   setAttribute(key: string, value: SpanAttributeValue): void {
