@@ -231,7 +231,8 @@ export class CommandServiceImpl implements CommandService {
 
   /** The device was deleted (with its commands): its in-memory window goes too. */
   async forgetDevice(deviceId: string): Promise<void> {
-    this.windows.forget(deviceId);
+    this.windows.forget(deviceId); // at once: nothing new reads the old window
+    // And again behind the device's queued work, which may have loaded it meanwhile.
     await this.lines.runAlways(deviceId, async () => this.windows.forget(deviceId));
   }
 
