@@ -237,7 +237,7 @@ async function main() {
     if (OBSERVABILITY_SCENARIOS[sc]) {
       // holdfast only, in process (bench/lib/observability.mjs): no broker to start
       await runVariants(sc, opts.brokers.includes('holdfast') ? [{ key: 'holdfast', broker: 'holdfast' }] : [], true, () =>
-        runObservability({ quick: opts.quick, nice: opts.nice, brokerCore }),
+        runObservability({ quick: opts.quick, nice: opts.nice, brokerCore, genCore, loadgen }),
       );
       continue;
     }

@@ -1,5 +1,6 @@
 // Throughput cost of metrics scrapes and of tracing at 1% sampling on the publish -> deliver
-// path (issue 7, target: under 5% each), in process and without sockets (Connection + Channel
+// path (issue 7, target: under 5% each; tracing is also measured over TCP, A/B in one process:
+// observability-sockets.mjs), in process and without sockets (Connection + Channel
 // over a fake wire, like connect-path.mjs): `npm run build && node bench/micro/observability-cost.mjs`.
 // `npm run bench` runs it as the `observability` scenario (bench/lib/observability.mjs).
 //
@@ -34,7 +35,8 @@
 // loaded, no tracer), {"name":"rec-noop-0%","recNoop":true,"ratio":0} (the record tracer at ratio 0,
 // no export), {"name":"sdk","sdk":true,"ratio":0.01} (as SDK=1), {"name":"q8192","otlp":true,"ratio":0.01,"maxq":8192}
 // (another maxQueuedSpans; the default 2048 allows requests of 512 spans, 8192 of 2048),
-// {"name":"worker-no-tracer","otlp":true,"ratio":0,"noTracer":true} (tracing loaded, export worker
+// {"name":"encode-only","encodeOnly":true,"ratio":0.01} (the record tracer, batches encoded as otlp.ts does, each
+// batch discarded: no worker, no HTTP), {"name":"worker-no-tracer","otlp":true,"ratio":0,"noTracer":true} (tracing loaded, export worker
 // running, the broker without the tracer).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -97,6 +99,18 @@ async function child(config) {
   if (config.recNoop) {
     const { RecordTracer } = await imp('observability/tracing/record-tracer.js');
     tracing = { tracer: new RecordTracer({ push() {} }, { sampleRatio: config.ratio ?? 0 }), shutdown: async () => {} };
+  }
+  if (config.encodeOnly) {
+    // The record tracer, batches encoded as otlp.ts does (encoded-batch.ts), each batch discarded: no worker, no HTTP.
+    const [{ RecordTracer }, { SpanBatcher }, { encodeBatch }, { EXPORT_BATCH_SPANS, EXPORT_DELAY_MS }] = await Promise.all([
+      imp('observability/tracing/record-tracer.js'),
+      imp('observability/tracing/span-batcher.js'),
+      imp('observability/tracing/encoded-batch.js'),
+      imp('observability/tracing/otlp.js'),
+    ]);
+    const batcher = new SpanBatcher({ maxSpans: 2048, batchSpans: EXPORT_BATCH_SPANS, delayMs: EXPORT_DELAY_MS, send: (records, done) => (encodeBatch(records), done(true)) });
+    tracing = { tracer: new RecordTracer(batcher, { sampleRatio: config.ratio ?? 0 }), shutdown: async () => {} };
+    spans = () => batcher.stats().exported + batcher.stats().queued;
   }
   if (config.idleWorker) {
     const { Worker } = await import('node:worker_threads');

@@ -6,13 +6,14 @@
 //   sdk-default   OtelTracer over a BasicTracerProvider with the SDK's ids, batches of 512
 //   sdk-pooled    OtelTracer with the pooled ids, batches of 128 every 200 ms (the OTLP setup before
 //                 span records)
-//   records       the shipped tracer: span records (record-tracer.ts) batched as in otlp.ts and
-//                 encoded as OTLP JSON (otlp-json.ts), the string discarded (no worker, no HTTP)
+//   records       the shipped tracer: span records (record-tracer.ts) batched and each batch
+//                 encoded as OTLP JSON into a buffer as otlp.ts does (encoded-batch.ts); the
+//                 buffer discarded (no worker, no HTTP)
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { PooledIdGenerator } from '../../dist/observability/tracing/id-generator.js';
 import { OtelTracer } from '../../dist/observability/tracing/otel-tracer.js';
 import { EXPORT_BATCH_SPANS, EXPORT_DELAY_MS } from '../../dist/observability/tracing/otlp.js';
-import { encodeSpans } from '../../dist/observability/tracing/otlp-json.js';
+import { encodeBatch } from '../../dist/observability/tracing/encoded-batch.js';
 import { RecordTracer } from '../../dist/observability/tracing/record-tracer.js';
 import { SpanBatcher } from '../../dist/observability/tracing/span-batcher.js';
 
@@ -29,7 +30,7 @@ const VARIANTS = {
   'sdk-pooled': () => new OtelTracer(provider(128, 200, true), { sampleRatio: 1 }),
   records: () =>
     new RecordTracer(
-      new SpanBatcher({ maxSpans: 2048, batchSpans: EXPORT_BATCH_SPANS, delayMs: EXPORT_DELAY_MS, send: (batch, done) => { sink = encodeSpans(batch).length; done(true); } }),
+      new SpanBatcher({ maxSpans: 2048, batchSpans: EXPORT_BATCH_SPANS, delayMs: EXPORT_DELAY_MS, send: (batch, done) => { sink = encodeBatch(batch).length; done(true); } }),
       { sampleRatio: 1 },
     ),
 };

@@ -44,7 +44,7 @@ export interface Tracer {
   startSpan(name: string, opts?: SpanOptions): TraceSpan;
   /** The span a message was published under, while the message lives (weakly held). */
   messageSpan(message: object): TraceSpan | undefined;
-  setMessageSpan(message: object, span: TraceSpan): void;
+  setMessageSpan(message: object, span: TraceSpan | undefined): void;
 }
 
 const NOOP_SPAN: TraceSpan = {

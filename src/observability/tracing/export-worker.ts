@@ -1,6 +1,6 @@
 /**
  * The OTLP/HTTP export of the shipped tracing setup, on a worker thread (started by otlp.ts):
- * batches arrive already encoded (otlp-json.ts, one string per batch) and leave as POSTs to
+ * batches arrive already encoded (encoded-batch.ts, a transferred buffer each) and leave as POSTs to
  * the collector. HTTP, its retries and its timeouts never run on the broker's event loop.
  *
  * OTLP/HTTP (OpenTelemetry Protocol specification, "OTLP/HTTP Response", "Retryable Response
@@ -35,7 +35,8 @@ export interface ExportWorkerData {
   coalesceMs: number;
 }
 
-export type ExportWorkerIn = { type: 'batch'; id: number; count: number; spans: string } | { type: 'shutdown' };
+/** `bytes` (transferred) holds `length` bytes of comma-separated OTLP JSON spans (encoded-batch.ts). */
+export type ExportWorkerIn = { type: 'batch'; id: number; count: number; bytes: ArrayBuffer; length: number } | { type: 'shutdown' };
 export type ExportWorkerOut = { type: 'ready' } | { type: 'done'; id: number; ok: boolean; error?: string } | { type: 'closed' };
 
 /** Longest wait a Retry-After may ask for. */
@@ -67,37 +68,40 @@ function retryAfterMs(res: IncomingMessage): number | undefined {
  */
 class BodyBuffer {
   private buf = Buffer.allocUnsafe(512 * 1024);
-  private readonly head: string;
-  private readonly tail: string;
+  private readonly head: Buffer;
+  private readonly tail: Buffer;
 
   constructor(resource: OtlpResource) {
     // encodeRequest around a marker: what goes before and after the spans.
     const marker = '\u0000SPANS\u0000';
     const whole = encodeRequest(resource, marker);
     const at = whole.indexOf(marker);
-    this.head = whole.slice(0, at);
-    this.tail = whole.slice(at + marker.length);
+    this.head = Buffer.from(whole.slice(0, at));
+    this.tail = Buffer.from(whole.slice(at + marker.length));
   }
 
-  /** The request for these comma-less span lists (each a comma-separated run of spans), valid until the next fill. */
-  fill(parts: readonly string[]): Buffer {
-    let need = Buffer.byteLength(this.head) + Buffer.byteLength(this.tail) + parts.length;
-    for (const p of parts) need += Buffer.byteLength(p);
+  /** The request for these span lists (each a comma-separated run of spans), valid until the next fill. */
+  fill(parts: readonly Uint8Array[]): Buffer {
+    let need = this.head.length + this.tail.length + parts.length;
+    for (const p of parts) need += p.length;
     if (need > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
     const b = this.buf;
-    let off = b.write(this.head, 0);
+    b.set(this.head, 0);
+    let off = this.head.length;
     for (let i = 0; i < parts.length; i++) {
-      if (i > 0) off += b.write(',', off);
-      off += b.write(parts[i]!, off);
+      if (i > 0) b[off++] = 0x2c; // ','
+      b.set(parts[i]!, off);
+      off += parts[i]!.length;
     }
-    off += b.write(this.tail, off);
+    b.set(this.tail, off);
+    off += this.tail.length;
     return b.subarray(0, off);
   }
 }
 
 interface Group {
   ids: number[];
-  spans: string[];
+  spans: Uint8Array[];
   count: number;
 }
 
@@ -154,8 +158,8 @@ function startExporter(port: NonNullable<typeof parentPort>, data: ExportWorkerD
 
   // Batches are joined into one request of up to `coalesceSpans` spans, sent at the latest
   // `coalesceMs` after the first of them arrived: fewer, larger requests (each costs this
-  // thread about a millisecond whatever its size), from ~80 KB messages, which are what the
-  // broker's thread posts cheaply. Requests leave one at a time, in order.
+  // thread about a millisecond whatever its size), from the broker's batches of up to 128
+  // spans (~55 KB). Requests leave one at a time, in order.
   let joining: (Group & { timer: NodeJS.Timeout }) | undefined;
   const ready: Group[] = [];
   let sending = false;
@@ -179,7 +183,7 @@ function startExporter(port: NonNullable<typeof parentPort>, data: ExportWorkerD
     if (m.type === 'batch') {
       joining ??= { ids: [], spans: [], count: 0, timer: setTimeout(seal, data.coalesceMs) };
       joining.ids.push(m.id);
-      joining.spans.push(m.spans);
+      joining.spans.push(new Uint8Array(m.bytes, 0, m.length));
       joining.count += m.count;
       if (joining.count >= data.coalesceSpans || closing) seal();
     } else {

@@ -15,6 +15,7 @@ export function messageSpanOf(message: object): TraceSpan | undefined {
   return (message as { [MESSAGE_SPAN]?: TraceSpan })[MESSAGE_SPAN];
 }
 
-export function attachMessageSpan(message: object, span: TraceSpan): void {
+/** `undefined` too: every message published while tracing is on gets the slot (see trace-flow.ts tracePublish). */
+export function attachMessageSpan(message: object, span: TraceSpan | undefined): void {
   (message as { [MESSAGE_SPAN]?: TraceSpan })[MESSAGE_SPAN] = span;
 }

@@ -98,7 +98,7 @@ export class OtelTracer implements Tracer {
     return messageSpanOf(message);
   }
 
-  setMessageSpan(message: object, span: TraceSpan): void {
+  setMessageSpan(message: object, span: TraceSpan | undefined): void {
     attachMessageSpan(message, span);
   }
 

@@ -3,9 +3,9 @@
  * Encoding": lowerCamelCase field names, trace and span ids as hex, enums as integers, 64-bit
  * times as decimal strings), the body of a POST to a collector's /v1/traces.
  *
- * Written out directly instead of through the SDK's transformer: the broker's thread encodes a
- * batch in one tight loop, and what crosses to the export worker is one string (a copy, no
- * structured clone of objects). The output is the SDK's JsonTraceSerializer's for the same
+ * Written out directly instead of through the SDK's transformer: the broker's thread encodes
+ * each span as it ends into its batch's buffer (encoded-batch.ts), and what crosses to the
+ * export worker is that buffer (transferred, no structured clone of objects). The output is the SDK's JsonTraceSerializer's for the same
  * spans less the fields at their default value (test/unit/observability/otlp-json.test.ts
  * compares them).
  */
@@ -71,13 +71,6 @@ export function encodeSpan(r: SpanRecordData): string {
     `"startTimeUnixNano":"${unixNano(r.startMs)}","endTimeUnixNano":"${unixNano(r.endMs)}",` +
     `"attributes":${encodeAttributes(r.attributes)},${status}"flags":${flags}}`
   );
-}
-
-/** A batch of spans, comma-separated encodeSpan() objects. */
-export function encodeSpans(records: readonly SpanRecordData[]): string {
-  let out = '';
-  for (let i = 0; i < records.length; i++) out += (i === 0 ? '' : ',') + encodeSpan(records[i]!);
-  return out;
 }
 
 export interface OtlpResource {

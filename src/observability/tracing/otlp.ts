@@ -1,7 +1,8 @@
 /**
  * The shipped tracing setup: span records (record-tracer.ts) on the broker's thread, batched
- * (span-batcher.ts) and encoded as OTLP/HTTP JSON (otlp-json.ts), one string per batch handed
- * to a worker thread that POSTs it to the collector (export-worker.ts). No OpenTelemetry SDK
+ * (span-batcher.ts), each batch encoded as OTLP/HTTP JSON into a buffer of its own
+ * (encoded-batch.ts) that is transferred to a worker thread which POSTs it to the
+ * collector (export-worker.ts). No OpenTelemetry SDK
  * object is made on this path and nothing of the export but the encoding runs on the broker's
  * event loop (BENCHMARKS.md, "Cost of metrics and tracing": the SDK's spans and exporter on the
  * broker's thread cost about 15-20% of its throughput at 1% sampling).
@@ -17,7 +18,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { HoldfastError } from '../../errors/index.js';
 import type { Tracer } from '../../ports/tracer.js';
 import type { ExportWorkerData, ExportWorkerIn, ExportWorkerOut } from './export-worker.js';
-import { encodeSpans } from './otlp-json.js';
+import { encodeBatch } from './encoded-batch.js';
 import { toReadableSpan, type SpanResource, type SpanScope } from './readable-span.js';
 import { RecordTracer } from './record-tracer.js';
 import { SpanBatcher, type SpanExportStats } from './span-batcher.js';
@@ -42,16 +43,24 @@ export interface OtlpTracingOptions {
 }
 
 /**
- * Spans per export request at most (a batch leaves as soon as this many have ended). About
- * 80 KB of JSON: larger messages to the worker cost the broker's thread far more per span
- * (postMessage of 250 KB took 2.8 µs per span against 0.3 at 64 KB here: fresh large
- * allocations, page faults on both sides).
+ * Spans per batch handed to the worker at most (a batch leaves as soon as this many have
+ * ended). About 55 KB of JSON, encoded in one go on the broker's thread (about 0.3 ms at
+ * 2 µs per span): a bound on that pause. The batch's buffer is transferred, so its size
+ * costs the post nothing; the worker joins batches into requests of EXPORT_REQUEST_SPANS.
  */
 export const EXPORT_BATCH_SPANS = 128;
 /** Spans per OTLP request at most: the worker joins batches up to this (export-worker.ts). */
 export const EXPORT_REQUEST_SPANS = 512;
-/** Longest wait of an ended span for its batch to leave, and of a batch for others to join it. */
+/** Longest wait of an ended span for its batch to leave the broker's thread. */
 export const EXPORT_DELAY_MS = 500;
+/**
+ * Longest wait of a batch in the worker for others to join its request (so a span reaches
+ * the collector at most 2.5 s after it ended; the SDK's batch processor waits up to 5 s). An
+ * export request costs the worker about a millisecond of CPU whatever its size (node:http on
+ * code that is cold at a few requests a second): at 1% sampling most requests are small, and
+ * their number is what the export costs (BENCHMARKS.md, "Cost of metrics and tracing").
+ */
+export const EXPORT_REQUEST_DELAY_MS = 2_000;
 /** Attempts per batch when the collector answers 429/502/503/504 or cannot be reached. */
 export const EXPORT_ATTEMPTS = 3;
 
@@ -95,7 +104,7 @@ export async function loadOtlpTracing(opts: OtlpTracingOptions): Promise<LoadedT
     retryBaseMs: 1_000,
     // At most a quarter of the bound waits in the worker for others to join it.
     coalesceSpans: Math.max(EXPORT_BATCH_SPANS, Math.min(EXPORT_REQUEST_SPANS, Math.floor(opts.maxQueueSize / 4))),
-    coalesceMs: EXPORT_DELAY_MS,
+    coalesceMs: EXPORT_REQUEST_DELAY_MS,
   };
   const worker = new Worker(new URL('./export-worker.js', import.meta.url), { workerData: data });
   const pending = new Map<number, (ok: boolean) => void>();
@@ -144,12 +153,14 @@ export async function loadOtlpTracing(opts: OtlpTracingOptions): Promise<LoadedT
     maxSpans: opts.maxQueueSize,
     batchSpans: Math.min(EXPORT_BATCH_SPANS, opts.maxQueueSize),
     delayMs: EXPORT_DELAY_MS,
-    send: (batch, done) => {
+    send: (records, done) => {
       if (gone) return done(false);
       const id = ++nextId;
       pending.set(id, done);
-      const msg: ExportWorkerIn = { type: 'batch', id, count: batch.length, spans: encodeSpans(batch) };
-      worker.postMessage(msg);
+      const batch = encodeBatch(records);
+      const bytes = batch.bytes.buffer as ArrayBuffer;
+      const msg: ExportWorkerIn = { type: 'batch', id, count: batch.count, bytes, length: batch.length };
+      worker.postMessage(msg, [bytes]); // moved, not copied: the batch is not used again
     },
   });
   return {

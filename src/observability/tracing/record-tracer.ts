@@ -65,7 +65,7 @@ export class RecordTracer implements Tracer {
     return messageSpanOf(message);
   }
 
-  setMessageSpan(message: object, span: TraceSpan): void {
+  setMessageSpan(message: object, span: TraceSpan | undefined): void {
     attachMessageSpan(message, span);
   }
 }

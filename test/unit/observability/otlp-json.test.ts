@@ -1,12 +1,14 @@
 /**
  * The shipped OTLP/HTTP JSON encoding (otlp-json.ts) against the OpenTelemetry SDK's own
  * (JsonTraceSerializer from @opentelemetry/otlp-transformer, what the SDK's OTLP/HTTP exporter
- * sends) for the same spans: identical once parsed.
+ * sends) for the same spans: identical once parsed. Spans are encoded the way the export
+ * path does it, into an EncodedBatch as they end (started small here, so that it has to grow).
  */
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { describe, expect, it } from 'vitest';
-import { encodeRequest, encodeSpans } from '../../../src/observability/tracing/otlp-json.js';
+import { EncodedBatch } from '../../../src/observability/tracing/encoded-batch.js';
+import { encodeRequest } from '../../../src/observability/tracing/otlp-json.js';
 import { otlpHeadersFromEnv } from '../../../src/observability/tracing/otlp.js';
 import { toReadableSpan } from '../../../src/observability/tracing/readable-span.js';
 import { RecordTracer } from '../../../src/observability/tracing/record-tracer.js';
@@ -24,6 +26,14 @@ function withoutDefaults(v: unknown): unknown {
     out[k] = withoutDefaults(x);
   }
   return out;
+}
+
+/** The spans through an EncodedBatch of `capacity` bytes, as the export path encodes them. */
+function encodeSpans(records: readonly SpanRecord[], capacity = 64): string {
+  const batch = new EncodedBatch(capacity);
+  for (const r of records) batch.add(r);
+  expect(batch.count).toBe(records.length);
+  return batch.text();
 }
 
 describe('OTLP/HTTP JSON encoding', () => {

@@ -1,0 +1,181 @@
+// Throughput cost of tracing at 1% sampling with the broker as it runs (issue 7): holdfast
+// started in this process (startHoldfast, default SQLite store, TCP listener on port 0, the
+// shipped tracing: span records, export worker, OTLP/HTTP JSON to a collector stand-in) under
+// the C load generator (bench/loadgen: fan-in QoS 1, PUBLISHERS MQTT 3.1.1 publishers, 64 B,
+// one wildcard subscriber) in its own process. `npm run build && node bench/micro/observability-sockets.mjs`;
+// `npm run bench` runs it as part of the `observability` scenario (bench/lib/observability.mjs).
+//
+// A/B in one process: the publishers that 1% sampling picked (by the hash of their client ids)
+// are unsampled and sampled again every PHASE_MS of wall time for the whole run, so both arms
+// run the same warm code, under the same load and the same machine speed (this machine's speed
+// drifts by tens of percent from one minute to the next, and fresh processes differ by as much:
+// comparing separate runs cannot resolve a few percent). "off" is tracing on at ratio 0 (the
+// tracing loaded, nothing sampled); the cost of having it loaded at all is the in-process
+// comparison of fresh processes (observability-cost.mjs: "tracing on, ratio 0" vs "baseline").
+// Per arm: delivered messages, CPU of the event-loop thread (/proc schedstat, ns) and of the
+// whole process (every thread; the export worker's CPU, caused by the spans of the "on" arm
+// whenever it runs, is charged to that arm). Pin this process to one core (taskset) and the
+// load generator to another (LOADGEN_CORE): the export worker then shares the broker's core.
+// Output: one JSON line.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const PUBLISHERS = Number(process.env.PUBLISHERS ?? 1000);
+const WARMUP_S = Number(process.env.WARMUP_S ?? 3);
+const DURATION_S = Number(process.env.DURATION_S ?? 10);
+const PHASE_MS = Number(process.env.PHASE_MS ?? 250);
+const RATIO = Number(process.env.RATIO ?? 0.01);
+const LOADGEN = process.env.LOADGEN ?? fileURLToPath(new URL('../build/loadgen', import.meta.url));
+const LOADGEN_CORE = process.env.LOADGEN_CORE ?? '1';
+
+const dist = new URL('../../dist/', import.meta.url);
+const { startHoldfast } = await import(new URL('app/main.js', dist).href);
+
+/** ns on the CPU of one thread of this process (precise, unlike the 10 ms ticks of stat). */
+function threadNs(tid) {
+  try {
+    return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return 0; // the thread is gone
+  }
+}
+const threadIds = () => new Set(readdirSync('/proc/self/task'));
+
+// The collector stand-in: its own process (its CPU is not the broker's), on the load generator's core.
+const collector = spawn(
+  'taskset',
+  ['-c', LOADGEN_CORE, process.execPath, '-e', `let n = 0;
+    const s = require('node:http').createServer((q, r) => {
+      if (q.method === 'GET') return r.end(String(n));
+      const parts = [];
+      q.on('data', (d) => parts.push(d));
+      q.on('end', () => {
+        for (const rs of JSON.parse(Buffer.concat(parts).toString()).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) n += ss.spans?.length ?? 0;
+        r.end('{}');
+      });
+    });
+    s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+const collectorPort = await new Promise((resolve) => collector.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'holdfast-obs-sockets-'));
+const before = threadIds();
+const hf = await startHoldfast({
+  dataDir,
+  log: { level: 'fatal' },
+  listeners: { bind: '127.0.0.1', mqtt: { port: 0 }, ws: { port: null } },
+  http: { port: 0 },
+  observability: { tracing: { otlpUrl: `http://127.0.0.1:${collectorPort}/v1/traces`, sampleRatio: RATIO } },
+});
+const workers = [...threadIds()].filter((t) => !before.has(t)); // the export worker's thread, among others started meanwhile
+const broker = hf.broker;
+
+const args = ['fanin', '--host', '127.0.0.1', '--port', String(hf.addresses.mqtt), '--qos', '1', '--publishers', String(PUBLISHERS),
+  '--inflight', '50', '--payload', '64', '--warmup-s', String(WARMUP_S), '--duration-s', String(DURATION_S), '--drain-s', '5'];
+const gen = spawn('taskset', ['-c', LOADGEN_CORE, LOADGEN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+const lines = readline.createInterface({ input: gen.stdout });
+
+// Arms: the channels of the sampled publishers, found once all are connected.
+const arms = () => ({ on: { msgs: 0, main_ns: 0, proc_ns: 0, phases: 0 }, off: { msgs: 0, main_ns: 0, proc_ns: 0, phases: 0 }, series: [] });
+let acc = arms();
+let sampled = [];
+let arm = 'on';
+let measuring = false;
+const take = () => {
+  const c = process.cpuUsage();
+  const w = workers.reduce((x, t) => x + threadNs(t), 0);
+  return { d: broker.stats.messagesDelivered, main: threadNs(process.pid), proc: (c.user + c.system) * 1000 - w, w };
+};
+let snap = take();
+let worker0 = 0;
+// Garbage collections (on the event loop: their pauses) per arm, by kind (perf_hooks: 1 minor, 4 major, 8 incremental, 16 weak callbacks).
+const { PerformanceObserver } = await import('node:perf_hooks');
+const gcObserver = new PerformanceObserver((list) => {
+  if (!measuring) return;
+  for (const e of list.getEntries()) {
+    const g = (acc[arm].gc ??= {});
+    const k = String(e.detail?.kind ?? e.kind);
+    g[k] = [(g[k]?.[0] ?? 0) + 1, Math.round(((g[k]?.[1] ?? 0) + e.duration) * 100) / 100];
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+const flip = () => {
+  const now = take();
+  if (measuring) {
+    const a = acc[arm];
+    a.msgs += now.d - snap.d;
+    a.main_ns += now.main - snap.main;
+    a.proc_ns += now.proc - snap.proc;
+    a.phases++;
+    acc.series.push([arm, now.d - snap.d, now.main - snap.main, now.proc - snap.proc]);
+  }
+  snap = now;
+  arm = arm === 'on' ? 'off' : 'on';
+  for (const ch of sampled) ch.traced = arm === 'on';
+};
+let timer;
+let result;
+let spans0 = 0;
+let workerNs = 0;
+// Once every client is connected (and its sampling decided), switch for the rest of the run, warm-up included.
+const waitConnected = setInterval(() => {
+  if (broker.sessions.size <= PUBLISHERS) return;
+  clearInterval(waitConnected);
+  sampled = [...broker.sessions.values()].map((s) => s.sink).filter((ch) => ch?.traced === true);
+  timer = setInterval(flip, PHASE_MS);
+}, 20);
+const spansNow = () => fetch(`http://127.0.0.1:${collectorPort}/`).then((r) => r.text()).then(Number);
+for await (const line of lines) {
+  if (line === '#mark measure_start') {
+    flip(); // closes the warm-up phase unmeasured
+    acc = arms();
+    worker0 = snap.w;
+    measuring = true;
+    spans0 = await spansNow();
+  } else if (line === '#mark measure_end') {
+    flip();
+    measuring = false;
+    clearInterval(timer);
+    for (const ch of sampled) ch.traced = true;
+    workerNs = snap.w - worker0;
+  } else if (line.startsWith('{')) result = JSON.parse(line);
+}
+await new Promise((r) => gen.once('close', r));
+// CPU of every thread over the whole run (ms), by name: where the process's CPU went.
+const threads = {};
+for (const t of threadIds()) {
+  let name = 'gone';
+  try {
+    name = readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim();
+  } catch {
+    continue;
+  }
+  const key = t === String(process.pid) ? 'event loop' : workers.includes(t) ? `${name} (started with the tracing)` : name;
+  threads[key] = Math.round((threads[key] ?? 0) + threadNs(t) / 1e6);
+}
+clearInterval(waitConnected);
+gcObserver.disconnect();
+await hf.stop();
+const spans = (await spansNow().catch(() => NaN)) - spans0;
+collector.kill();
+rmSync(dataDir, { recursive: true, force: true });
+process.stdout.write(
+  `${JSON.stringify({
+    publishers: PUBLISHERS,
+    sampled_publishers: sampled.length,
+    ratio: RATIO,
+    phase_ms: PHASE_MS,
+    warmup_s: WARMUP_S,
+    duration_s: DURATION_S,
+    loadgen: result ? { recv_rate: result.recv_rate, lost: result.lost, received: result.received } : null,
+    spans_at_collector: spans,
+    thread_cpu_ms: threads,
+    ab: { ...acc, worker_ns: workerNs },
+  })}\n`,
+);
+process.exit(0);
