@@ -42,84 +42,83 @@ export async function runObservability({ quick, nice, brokerCore = 0, genCore = 
   // process (observability-sockets.mjs): one run after another, alone on the broker's core.
   const sockets = [];
   const socketEnv = { ...process.env, LOADGEN: loadgen, LOADGEN_CORE: String(genCore), WARMUP_S: quick ? '2' : '3', DURATION_S: quick ? '5' : '10' };
-  for (let i = 0; i < (quick ? 2 : 6); i++) {
-    const run = await runJsonChild(prefix[0], [...prefix.slice(1), process.execPath, SOCKETS_SCRIPT], { env: socketEnv });
+  // A/B runs, and every third run an A/A control (the same switching, nothing switched): the
+  // method's own bias and spread, measured alongside.
+  for (let i = 0; i < (quick ? 3 : 12); i++) {
+    const control = i % 3 === 2;
+    const run = await runJsonChild(prefix[0], [...prefix.slice(1), process.execPath, SOCKETS_SCRIPT], { env: { ...socketEnv, CONTROL: control ? '1' : '0' } });
     if (run.error) return { ok: false, error: `observability-sockets.mjs ${run.error}` };
     sockets.push(run.result);
   }
-  return { ok: true, result: { ...result, sockets: socketsSummary(sockets), wall_s: (Date.now() - started) / 1000 } };
+  return { ok: true, result: { ...result, sockets_runs: sockets, wall_s: (Date.now() - started) / 1000 } };
 }
 
 const mean = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
- * The sockets A/B runs: per run, the throughput change (messages per CPU-second, "off" arm ->
- * "on" arm; negative = slower with tracing) of the event-loop thread and of the whole process,
- * as measured (the fraction of publishers the hash picked varies with the load generator's
- * client ids) and scaled to exactly 1% of the messages traced (the cost is that of the traced
- * messages: linear in their number). Pooled over runs: the mean over every adjacent on/off
- * pair of phases, with its 95% confidence interval (1.96 standard errors).
+ * The sockets runs (their raw output, kept in the results file). Per run, the throughput change
+ * (messages per CPU-second, "off" arm -> "on" arm; negative = slower with tracing) of the
+ * event-loop thread and of the whole process; the export worker's CPU goes to the "on" arm in
+ * an A/B run (its spans cause it) and half to each arm in a control run (spans in both). Over
+ * the runs of a kind: the mean of the runs' log ratios with a 95% confidence interval
+ * (Student's t over runs: phases within a run are not independent of each other), as a change.
  */
+const T95 = [NaN, 12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23];
 export function socketsSummary(runs) {
   const per = runs.map((r) => {
     const { on, off, worker_ns: workerNs } = r.ab;
-    const frac = r.sampled_publishers / r.publishers;
-    const workerPerMsg = workerNs / on.msgs; // the export worker's CPU goes to the "on" arm
-    const main = off.main_ns / off.msgs / (on.main_ns / on.msgs) - 1;
-    const proc = off.proc_ns / off.msgs / (on.proc_ns / on.msgs + workerPerMsg) - 1;
-    const pairs = [];
-    const s = r.ab.series;
-    for (let i = 0; i + 1 < s.length; i += 2) {
-      const [a, b] = s[i][0] === 'on' ? [s[i], s[i + 1]] : [s[i + 1], s[i]];
-      if (a[1] > 0 && b[1] > 0) pairs.push({ main: b[2] / b[1] / (a[2] / a[1]) - 1, proc: b[3] / b[1] / (a[3] / a[1] + workerPerMsg) - 1, scale: frac > 0 ? 0.01 / frac : NaN });
-    }
+    const workerOn = (r.control ? workerNs / 2 : workerNs) / on.msgs;
+    const workerOff = r.control ? workerNs / 2 / off.msgs : 0;
+    const mainOn = on.main_ns / on.msgs;
+    const mainOff = off.main_ns / off.msgs;
+    const procOn = on.proc_ns / on.msgs + workerOn;
+    const procOff = off.proc_ns / off.msgs + workerOff;
     return {
+      control: r.control === true,
       sampled_publishers: r.sampled_publishers,
       publishers: r.publishers,
       delivered_per_s: r.loadgen?.recv_rate ?? null,
       lost: r.loadgen?.lost ?? null,
-      us_main_per_msg_on: on.main_ns / on.msgs / 1000,
-      us_main_per_msg_off: off.main_ns / off.msgs / 1000,
-      us_proc_per_msg_on: (on.proc_ns / on.msgs + workerPerMsg) / 1000,
-      us_proc_per_msg_off: off.proc_ns / off.msgs / 1000,
-      us_worker_per_msg_on: workerPerMsg / 1000,
-      main,
-      proc,
-      main_at_1pct: frac > 0 ? (main * 0.01) / frac : null,
-      proc_at_1pct: frac > 0 ? (proc * 0.01) / frac : null,
+      us_main_per_msg_on: mainOn / 1000,
+      us_main_per_msg_off: mainOff / 1000,
+      us_proc_per_msg_on: procOn / 1000,
+      us_proc_per_msg_off: procOff / 1000,
+      us_worker_per_msg_on: workerOn / 1000,
+      main: mainOff / mainOn - 1,
+      proc: procOff / procOn - 1,
+      phases: on.phases + off.phases,
       spans: r.spans_at_collector,
       thread_cpu_ms: r.thread_cpu_ms,
-      pairs,
     };
   });
-  const pooled = (key, scaled) => {
-    const xs = per.flatMap((p) => p.pairs.map((x) => (scaled ? x[key] * x.scale : x[key]))).filter(Number.isFinite);
+  const over = (rows, key) => {
+    const xs = rows.map((x) => Math.log1p(x[key]));
+    if (xs.length === 0) return null;
     const m = mean(xs);
     const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1));
-    const half = (1.96 * sd) / Math.sqrt(xs.length);
-    return { mean: m, lo: m - half, hi: m + half, pairs: xs.length };
+    const half = ((T95[xs.length - 1] ?? 1.96) * sd) / Math.sqrt(xs.length);
+    return { mean: Math.expm1(m), lo: Math.expm1(m - half), hi: Math.expm1(m + half), runs: xs.length };
   };
+  const ab = per.filter((x) => !x.control);
+  const aa = per.filter((x) => x.control);
+  const sampledShare = ab.reduce((a, x) => a + x.sampled_publishers, 0) / Math.max(1, ab.reduce((a, x) => a + x.publishers, 0));
   return {
     phase_ms: runs[0]?.phase_ms,
     warmup_s: runs[0]?.warmup_s,
     duration_s: runs[0]?.duration_s,
     publishers: runs[0]?.publishers,
-    runs: per.map(({ pairs: _pairs, ...x }) => x),
-    median_main: median(per.map((p) => p.main)),
-    median_proc: median(per.map((p) => p.proc)),
-    median_main_at_1pct: median(per.map((p) => p.main_at_1pct).filter((x) => x !== null)),
-    median_proc_at_1pct: median(per.map((p) => p.proc_at_1pct).filter((x) => x !== null)),
-    pooled_main: pooled('main', false),
-    pooled_proc: pooled('proc', false),
-    pooled_main_at_1pct: pooled('main', true),
-    pooled_proc_at_1pct: pooled('proc', true),
+    sampled_share: sampledShare,
+    runs: per,
+    ab_main: over(ab, 'main'),
+    ab_proc: over(ab, 'proc'),
+    control_main: over(aa, 'main'),
+    control_proc: over(aa, 'proc'),
   };
 }
 
 const pct = (v) => (v === null || v === undefined ? '' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
 
-const ci = (p) => `${pct(p.mean)} [${pct(p.lo)}, ${pct(p.hi)}]`;
+const ci = (p) => (p === null ? '—' : `${pct(p.mean)} [${pct(p.lo)}, ${pct(p.hi)}]`);
 
 export function observabilitySummary(x) {
   if (x.error) return `n/a: ${x.error}`;
@@ -127,13 +126,13 @@ export function observabilitySummary(x) {
     .filter((s) => s.config !== 'baseline')
     .map((s) => `${s.config} ${pct(s.main_vs_baseline)} event loop, ${pct(s.vs_baseline)} process CPU${s.vs_ratio0 === null || s.vs_ratio0 === undefined ? '' : ` (vs ratio 0: ${pct(s.main_vs_ratio0)}, ${pct(s.vs_ratio0)})`}`)
     .join('; ');
-  const k = x.result.sockets;
-  return `${inProcess}; over TCP, A/B at 1%: event loop ${ci(k.pooled_main_at_1pct)}, process ${ci(k.pooled_proc_at_1pct)}`;
+  const k = socketsSummary(x.result.sockets_runs);
+  return `${inProcess}; over TCP, A/B at 1%: event loop ${ci(k.ab_main)}, process ${ci(k.ab_proc)} (A/A control: ${ci(k.control_main)}, ${ci(k.control_proc)})`;
 }
 
 /** The headline: the event-loop throughput change of tracing at 1% over TCP (negative = slower). */
 export function observabilityPrimary(x) {
-  return x.result?.sockets?.pooled_main_at_1pct?.mean;
+  return x.result?.sockets_runs ? socketsSummary(x.result.sockets_runs).ab_main?.mean : undefined;
 }
 
 export function renderObservabilitySection(results) {
@@ -141,31 +140,31 @@ export function renderObservabilitySection(results) {
   if (!x) return [];
   const head = '### Cost of metrics and tracing (`observability`)';
   if (x.error) return [head, '', `n/a (${x.error})`];
-  const { meta, summary, sockets: k } = x.result;
+  const { meta, summary } = x.result;
+  const k = socketsSummary(x.result.sockets_runs);
   const f2 = (v) => (v === null || v === undefined ? '—' : v.toFixed(2));
   return [
     head,
     '',
     '**Tracing at 1%, the broker as it runs (over TCP).** `bench/micro/observability-sockets.mjs`: holdfast started in process (`startHoldfast`, default SQLite store, durability commit, the shipped tracing: span records, export worker, OTLP/HTTP JSON to a collector stand-in on the load generator\'s core) under the C load generator (fan-in QoS 1, ' +
-      `${k.publishers?.toLocaleString('en-US')} MQTT 3.1.1 publishers, window 50 each, 64 B, one wildcard subscriber). A/B in one process: the publishers that 1% sampling picked are unsampled and sampled again every ${k.phase_ms} ms for the whole run (${k.warmup_s} s warm-up, ${k.duration_s} s measured), so both arms run the same warm code under the same load and machine speed; "off" is tracing loaded at ratio 0 (its cost: "tracing on, ratio 0" in the in-process table below). ${k.runs.length} runs, one after another, the broker's process alone on its core (the export worker too), the load generator on the other.`,
-    '- Change in throughput = messages per CPU-second, "on" arm against "off" (negative: slower with tracing). The hash picks a slightly different share of publishers in each run (the load generator\'s client ids carry its pid), so the change is also given scaled to exactly 1% of the messages (linear in the traced messages). Pooled: mean over every adjacent on/off pair of phases of every run, with its 95% confidence interval.',
+      `${k.publishers?.toLocaleString('en-US')} MQTT 3.1.1 publishers, window 50 each, 64 B, one wildcard subscriber). A/B in one process: the publishers that 1% sampling picked are unsampled and sampled again in phases of ${k.phase_ms} ms on average (pairs of one "on" and one "off" phase in a random order, lengths random within ±40%) for the whole run (${k.warmup_s} s warm-up, ${k.duration_s} s measured), so both arms run the same warm code under the same load and machine speed; "off" is tracing loaded at ratio 0 (its cost: "tracing on, ratio 0" in the in-process table below). Every third run is an A/A control: the same phases, nothing switched (the sampled publishers stay sampled). ${k.runs.length} runs, one after another, the broker's process alone on its core (the export worker too), the load generator on the other.`,
+    `- Change in throughput = messages per CPU-second, "on" arm against "off" (negative: slower with tracing), per run; below, the mean over the runs of a kind with a 95% confidence interval (Student's t over runs). The hash picked ${(k.sampled_share * 100).toFixed(2)}% of the publishers on average over the A/B runs (the load generator's client ids carry its pid, so the share differs from run to run).`,
     '',
-    '| | event loop | whole process (every thread, the export worker charged to "on") |',
+    '| | event loop | whole process (every thread) |',
     '| --- | ---: | ---: |',
-    `| **tracing at 1%, pooled, scaled to 1.0% of messages traced (95% CI)** | **${ci(k.pooled_main_at_1pct)}** | **${ci(k.pooled_proc_at_1pct)}** |`,
-    `| the same, as measured (${k.runs.map((r) => `${r.sampled_publishers}`).join(', ')} publishers of ${k.publishers} sampled) | ${ci(k.pooled_main)} | ${ci(k.pooled_proc)} |`,
-    `| median of the runs' totals, scaled to 1.0% | ${pct(k.median_main_at_1pct)} | ${pct(k.median_proc_at_1pct)} |`,
+    `| **tracing at 1%: A/B, mean of ${k.ab_main?.runs ?? 0} runs (95% CI)** | **${ci(k.ab_main)}** | **${ci(k.ab_proc)}** |`,
+    `| A/A control, nothing switched: mean of ${k.control_main?.runs ?? 0} runs (95% CI) | ${ci(k.control_main)} | ${ci(k.control_proc)} |`,
     '',
-    '| run | publishers sampled | delivered msg/s | lost | µs event loop / msg, on / off | µs process / msg, on / off | of which the export worker (µs / msg, on) | change, event loop / process | spans at the collector |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | kind | publishers sampled | delivered msg/s | lost | µs event loop / msg, on / off | µs process / msg, on / off | of which the export worker (µs / msg, on) | change, event loop / process | spans at the collector |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...k.runs.map(
       (r, i) =>
-        `| ${i + 1} | ${r.sampled_publishers} | ${Math.round(r.delivered_per_s ?? 0).toLocaleString('en-US')} | ${r.lost ?? '—'} | ${f2(r.us_main_per_msg_on)} / ${f2(r.us_main_per_msg_off)} | ${f2(r.us_proc_per_msg_on)} / ${f2(r.us_proc_per_msg_off)} | ${r.us_worker_per_msg_on.toFixed(3)} | ${pct(r.main)} / ${pct(r.proc)} | ${r.spans} |`,
+        `| ${i + 1} | ${r.control ? 'A/A' : 'A/B'} | ${r.sampled_publishers} | ${Math.round(r.delivered_per_s ?? 0).toLocaleString('en-US')} | ${r.lost ?? '—'} | ${f2(r.us_main_per_msg_on)} / ${f2(r.us_main_per_msg_off)} | ${f2(r.us_proc_per_msg_on)} / ${f2(r.us_proc_per_msg_off)} | ${r.us_worker_per_msg_on.toFixed(3)} | ${pct(r.main)} / ${pct(r.proc)} | ${r.spans} |`,
     ),
     '',
     `Where the process's CPU went in run 1 (ms, whole run): ${Object.entries(k.runs[0]?.thread_cpu_ms ?? {}).map(([t, ms]) => `${t} ${ms}`).join(', ')} ("node": V8's platform threads, mostly the garbage collector's helpers, and libuv's pool).`,
     '',
-    `**Metrics, and tracing in process.** ${OBSERVABILITY_SCENARIOS.observability.title}. holdfast only. \`bench/micro/observability-cost.mjs\`: Connection + Channel over a fake wire, memory store, so the broker's own work per message is the whole denominator (with sockets it is larger and the same observability work a smaller share).`,
+    `**Metrics, and tracing in process.** ${OBSERVABILITY_SCENARIOS.observability.title}. holdfast only. \`bench/micro/observability-cost.mjs\`: Connection + Channel over a fake wire, memory store, so the broker's own work per message is the whole denominator (with sockets it is larger and the same observability work a smaller share). Five processes share one core here: the rarely run tracing code is evicted from the caches between two sampled messages, and a sampled message costs many times what it costs in a loop (at 0.1% sampling the cost came out as high as at 1%). It is the worst case, not the broker as it runs.`,
     `- ${meta.repeat} rounds; in each round every configuration runs at the same time in its own fresh process (${meta.warmup_ms} ms warm-up, ${meta.duration_ms} ms measured), all pinned to the broker's core: they share the core and whatever the machine does meanwhile. Node ${meta.node}.`,
     '- "event loop": CPU time of the broker\'s event-loop thread per delivered message; the broker\'s throughput is bound by it while another core is free. "process": CPU time of every thread of the process per message. Changes are the median over rounds of the throughput (messages per CPU-second) against the baseline of the same round. Fresh processes differ from each other by several percent here (JIT and heap state, and the share of a contended core), so a single figure in this table moves by about ±5% from one run of the bench to the next; the A/B above does not have that spread.',
     '',

@@ -104,6 +104,17 @@ const gcObserver = new PerformanceObserver((list) => {
   }
 });
 gcObserver.observe({ entryTypes: ['gc'] });
+// Phases come in pairs, one of each arm in a random order, each of a random length in
+// [0.6, 1.4] x PHASE_MS: the broker's periodic work (timers of whole seconds) then falls into
+// either arm alike. With fixed, alternating phases it fell into the same arm every time, and
+// an A/A run (nothing switched: CONTROL=1) measured the "on" arm up to 8% dearer.
+let upcoming = [];
+const nextArm = () => {
+  if (upcoming.length === 0) upcoming = Math.random() < 0.5 ? ['on', 'off'] : ['off', 'on'];
+  return upcoming.shift();
+};
+const CONTROL = process.env.CONTROL === '1';
+let timer;
 const flip = () => {
   const now = take();
   if (measuring) {
@@ -115,10 +126,11 @@ const flip = () => {
     acc.series.push([arm, now.d - snap.d, now.main - snap.main, now.proc - snap.proc]);
   }
   snap = now;
-  arm = arm === 'on' ? 'off' : 'on';
-  for (const ch of sampled) ch.traced = arm === 'on';
+  arm = nextArm();
+  if (!CONTROL) for (const ch of sampled) ch.traced = arm === 'on';
+  clearTimeout(timer);
+  timer = setTimeout(flip, PHASE_MS * (0.6 + 0.8 * Math.random()));
 };
-let timer;
 let result;
 let spans0 = 0;
 let workerNs = 0;
@@ -127,20 +139,21 @@ const waitConnected = setInterval(() => {
   if (broker.sessions.size <= PUBLISHERS) return;
   clearInterval(waitConnected);
   sampled = [...broker.sessions.values()].map((s) => s.sink).filter((ch) => ch?.traced === true);
-  timer = setInterval(flip, PHASE_MS);
+  flip();
 }, 20);
 const spansNow = () => fetch(`http://127.0.0.1:${collectorPort}/`).then((r) => r.text()).then(Number);
 for await (const line of lines) {
   if (line === '#mark measure_start') {
+    upcoming = []; // measured phases start with a fresh pair
     flip(); // closes the warm-up phase unmeasured
     acc = arms();
     worker0 = snap.w;
     measuring = true;
     spans0 = await spansNow();
   } else if (line === '#mark measure_end') {
-    flip();
+    if (upcoming.length === 0) flip(); // a pair is complete; else the half pair is left out
     measuring = false;
-    clearInterval(timer);
+    clearTimeout(timer);
     for (const ch of sampled) ch.traced = true;
     workerNs = snap.w - worker0;
   } else if (line.startsWith('{')) result = JSON.parse(line);
@@ -170,6 +183,7 @@ process.stdout.write(
     sampled_publishers: sampled.length,
     ratio: RATIO,
     phase_ms: PHASE_MS,
+    control: CONTROL,
     warmup_s: WARMUP_S,
     duration_s: DURATION_S,
     loadgen: result ? { recv_rate: result.recv_rate, lost: result.lost, received: result.received } : null,
