@@ -6,8 +6,9 @@
 // `npm run bench` runs it as part of the `observability` scenario (bench/lib/observability.mjs).
 //
 // A/B in one process: the publishers that 1% sampling picked (by the hash of their client ids)
-// are unsampled and sampled again every PHASE_MS of wall time for the whole run, so both arms
-// run the same warm code, under the same load and the same machine speed (this machine's speed
+// are unsampled and sampled again in phases of PHASE_MS on average (pairs of one "on" and one
+// "off" phase in a random order, random lengths) for the whole run, so both arms run the same
+// warm code, under the same load and the same machine speed (this machine's speed
 // drifts by tens of percent from one minute to the next, and fresh processes differ by as much:
 // comparing separate runs cannot resolve a few percent). "off" is tracing on at ratio 0 (the
 // tracing loaded, nothing sampled); the cost of having it loaded at all is the in-process
@@ -16,6 +17,8 @@
 // whole process (every thread; the export worker's CPU, caused by the spans of the "on" arm
 // whenever it runs, is charged to that arm). Pin this process to one core (taskset) and the
 // load generator to another (LOADGEN_CORE): the export worker then shares the broker's core.
+// CONTROL=1: an A/A run, the same phases with nothing switched (the method's own bias and
+// spread). Also recorded per arm: the garbage collections seen on the event loop.
 // Output: one JSON line.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
