@@ -40,6 +40,8 @@ export interface OtlpTracingOptions {
    * from then on every span counts as failed. Called once; not called by shutdown().
    */
   onWorkerLost?: (reason: string) => void;
+  /** The export worker's script (default: export-worker.js beside this module; tests give one that fails). */
+  workerUrl?: URL;
 }
 
 /**
@@ -106,7 +108,7 @@ export async function loadOtlpTracing(opts: OtlpTracingOptions): Promise<LoadedT
     coalesceSpans: Math.max(EXPORT_BATCH_SPANS, Math.min(EXPORT_REQUEST_SPANS, Math.floor(opts.maxQueueSize / 4))),
     coalesceMs: EXPORT_REQUEST_DELAY_MS,
   };
-  const worker = new Worker(new URL('./export-worker.js', import.meta.url), { workerData: data });
+  const worker = new Worker(opts.workerUrl ?? new URL('./export-worker.js', import.meta.url), { workerData: data });
   const pending = new Map<number, (ok: boolean) => void>();
   let closed: (() => void) | undefined;
   let gone = false;
