@@ -111,14 +111,11 @@ function publishAttributes(ch: Channel, topic: string, qos: QoS) {
 export function tracePublish(ch: Channel, msg: Message, props: Properties | undefined): TraceSpan | undefined {
   const tracer = ch.broker.tracer;
   const remote = props === undefined ? undefined : traceparentOf(props);
-  if (!ch.traced && !(remote !== undefined && remoteSampled(remote))) {
-    // Every message gets the slot, traced or not: a property added to the traced 1% only
-    // would give those a second hidden class, and every site in the router, the sessions and
-    // the encoder that reads a message would see two shapes instead of one.
-    tracer.setMessageSpan(msg, undefined);
-    return undefined;
-  }
-  const span = tracer.startSpan('mqtt publish', { parent: remote, kind: 'server', attributes: publishAttributes(ch, msg.topic, msg.qos) });
+  const traced = ch.traced || (remote !== undefined && remoteSampled(remote));
+  const span = traced ? tracer.startSpan('mqtt publish', { parent: remote, kind: 'server', attributes: publishAttributes(ch, msg.topic, msg.qos) }) : undefined;
+  // Every message gets the slot, traced or not: a property added to the traced 1% only would
+  // give those a second hidden class, and every site in the router, the sessions and the
+  // encoder that reads a message would see two shapes instead of one.
   tracer.setMessageSpan(msg, span);
   return span;
 }

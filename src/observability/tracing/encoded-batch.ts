@@ -19,8 +19,6 @@ export class EncodedBatch {
   bytes: Buffer;
   /** Bytes used. */
   length = 0;
-  /** Spans in it. */
-  count = 0;
 
   constructor(capacity: number) {
     this.bytes = Buffer.allocUnsafeSlow(capacity);
@@ -35,12 +33,6 @@ export class EncodedBatch {
       this.bytes = grown;
     }
     this.length += this.bytes.write(json, this.length);
-    this.count++;
-  }
-
-  /** The JSON text so far (tests). */
-  text(): string {
-    return this.bytes.toString('utf8', 0, this.length);
   }
 }
 

@@ -4,10 +4,10 @@
  * times as decimal strings), the body of a POST to a collector's /v1/traces.
  *
  * Written out directly instead of through the SDK's transformer: the broker's thread encodes
- * each span as it ends into its batch's buffer (encoded-batch.ts), and what crosses to the
- * export worker is that buffer (transferred, no structured clone of objects). The output is the SDK's JsonTraceSerializer's for the same
- * spans less the fields at their default value (test/unit/observability/otlp-json.test.ts
- * compares them).
+ * a batch in one loop into a buffer of its own (encoded-batch.ts), and what crosses to the
+ * export worker is that buffer (transferred, no structured clone of objects). The output is
+ * the SDK's JsonTraceSerializer's for the same spans less the fields at their default value
+ * (test/unit/observability/otlp-json.test.ts compares them).
  */
 import type { SpanAttributeValue } from '../../ports/tracer.js';
 import { splitEpochMs, type SpanRecordData } from './span-record.js';

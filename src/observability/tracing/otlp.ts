@@ -1,10 +1,9 @@
 /**
  * The shipped tracing setup: span records (record-tracer.ts) on the broker's thread, batched
  * (span-batcher.ts), each batch encoded as OTLP/HTTP JSON into a buffer of its own
- * (encoded-batch.ts) that is transferred to a worker thread which POSTs it to the
- * collector (export-worker.ts). No OpenTelemetry SDK
- * object is made on this path and nothing of the export but the encoding runs on the broker's
- * event loop (BENCHMARKS.md, "Cost of metrics and tracing": the SDK's spans and exporter on the
+ * (encoded-batch.ts) that is transferred to a worker thread which POSTs it to the collector
+ * (export-worker.ts). No OpenTelemetry SDK object is made on this path and nothing of the
+ * export but the encoding runs on the broker's event loop (BENCHMARKS.md, "Cost of metrics and tracing": the SDK's spans and exporter on the
  * broker's thread cost about 15-20% of its throughput at 1% sampling).
  *
  * Bounded: at most `maxQueueSize` spans wait or are being exported; past that spans are
@@ -161,7 +160,7 @@ export async function loadOtlpTracing(opts: OtlpTracingOptions): Promise<LoadedT
       pending.set(id, done);
       const batch = encodeBatch(records);
       const bytes = batch.bytes.buffer as ArrayBuffer;
-      const msg: ExportWorkerIn = { type: 'batch', id, count: batch.count, bytes, length: batch.length };
+      const msg: ExportWorkerIn = { type: 'batch', id, count: records.length, bytes, length: batch.length };
       worker.postMessage(msg, [bytes]); // moved, not copied: the batch is not used again
     },
   });
