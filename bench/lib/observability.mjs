@@ -54,6 +54,8 @@ export async function runObservability({ quick, nice, brokerCore = 0, genCore = 
 }
 
 const mean = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
+/** Student's t, two-sided 95%, by degrees of freedom (1-30; 1.96 beyond). */
+const T95 = [NaN, 12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04];
 
 /**
  * The sockets runs (their raw output, kept in the results file). Per run, the throughput change
@@ -63,7 +65,6 @@ const mean = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
  * the runs of a kind: the mean of the runs' log ratios with a 95% confidence interval
  * (Student's t over runs: phases within a run are not independent of each other), as a change.
  */
-const T95 = [NaN, 12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23];
 export function socketsSummary(runs) {
   const per = runs.map((r) => {
     const { on, off, worker_ns: workerNs } = r.ab;

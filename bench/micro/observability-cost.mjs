@@ -38,10 +38,10 @@
 // {"name":"encode-only","encodeOnly":true,"ratio":0.01} (the record tracer, batches encoded as otlp.ts does, each
 // batch discarded: no worker, no HTTP), {"name":"worker-no-tracer","otlp":true,"ratio":0,"noTracer":true} (tracing loaded, export worker
 // running, the broker without the tracer).
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runJsonChild } from '../lib/child-json.mjs';
+import { startCollectorStandIn } from '../lib/otlp-collector.mjs';
 
 const PUBLISHERS = Number(process.env.PUBLISHERS ?? 1000);
 const DURATION_MS = Number(process.env.DURATION_MS ?? 2000);
@@ -207,30 +207,10 @@ async function child(config) {
 }
 
 async function parent() {
-  // The collector stand-in runs in its own process, so that its CPU is not charged to the broker.
-  const collector = spawn(
-    process.execPath,
-    [
-      '-e',
-      `let n = 0;
-      const s = require('node:http').createServer((q, r) => {
-        if (q.method === 'GET') return r.end(String(n));
-        const parts = [];
-        q.on('data', (d) => parts.push(d));
-        q.on('end', () => {
-          for (const rs of JSON.parse(Buffer.concat(parts).toString()).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) n += ss.spans?.length ?? 0;
-          r.end('{}');
-        });
-      });
-      s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const port = await new Promise((resolve) => collector.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
-  const collectorUrl = `http://127.0.0.1:${port}/v1/traces`;
+  const collector = await startCollectorStandIn();
   const runs = [];
   const runOne = async (c) => {
-    const { result, error } = await runJsonChild(process.execPath, [self], { env: { ...process.env, OBS_COST_CONFIG: JSON.stringify(c), OBS_COST_COLLECTOR: collectorUrl } });
+    const { result, error } = await runJsonChild(process.execPath, [self], { env: { ...process.env, OBS_COST_CONFIG: JSON.stringify(c), OBS_COST_COLLECTOR: collector.url } });
     if (error) throw new Error(`${c.name} run failed (${error})`);
     return result;
   };
@@ -245,8 +225,8 @@ async function parent() {
       for (const x of results) runs.push({ round: r, ...x });
     }
   } finally {
-    const received = await fetch(`http://127.0.0.1:${port}/count`).then((x) => x.text(), () => 'unknown');
-    collector.kill();
+    const received = await collector.spans().catch(() => 'unknown');
+    collector.stop();
     summarize(runs, received);
   }
 }

@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startCollectorStandIn } from '../lib/otlp-collector.mjs';
 
 const PUBLISHERS = Number(process.env.PUBLISHERS ?? 1000);
 const WARMUP_S = Number(process.env.WARMUP_S ?? 3);
@@ -48,23 +49,8 @@ function threadNs(tid) {
 }
 const threadIds = () => new Set(readdirSync('/proc/self/task'));
 
-// The collector stand-in: its own process (its CPU is not the broker's), on the load generator's core.
-const collector = spawn(
-  'taskset',
-  ['-c', LOADGEN_CORE, process.execPath, '-e', `let n = 0;
-    const s = require('node:http').createServer((q, r) => {
-      if (q.method === 'GET') return r.end(String(n));
-      const parts = [];
-      q.on('data', (d) => parts.push(d));
-      q.on('end', () => {
-        for (const rs of JSON.parse(Buffer.concat(parts).toString()).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) n += ss.spans?.length ?? 0;
-        r.end('{}');
-      });
-    });
-    s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const collectorPort = await new Promise((resolve) => collector.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+// The collector stand-in on the load generator's core (its CPU is not the broker's).
+const collector = await startCollectorStandIn({ core: LOADGEN_CORE });
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'holdfast-obs-sockets-'));
 const before = threadIds();
@@ -73,7 +59,7 @@ const hf = await startHoldfast({
   log: { level: 'fatal' },
   listeners: { bind: '127.0.0.1', mqtt: { port: 0 }, ws: { port: null } },
   http: { port: 0 },
-  observability: { tracing: { otlpUrl: `http://127.0.0.1:${collectorPort}/v1/traces`, sampleRatio: RATIO } },
+  observability: { tracing: { otlpUrl: collector.url, sampleRatio: RATIO } },
 });
 const workers = [...threadIds()].filter((t) => !before.has(t)); // the export worker's thread, among others started meanwhile
 const broker = hf.broker;
@@ -144,7 +130,6 @@ const waitConnected = setInterval(() => {
   sampled = [...broker.sessions.values()].map((s) => s.sink).filter((ch) => ch?.traced === true);
   flip();
 }, 20);
-const spansNow = () => fetch(`http://127.0.0.1:${collectorPort}/`).then((r) => r.text()).then(Number);
 for await (const line of lines) {
   if (line === '#mark measure_start') {
     upcoming = []; // measured phases start with a fresh pair
@@ -152,7 +137,7 @@ for await (const line of lines) {
     acc = arms();
     worker0 = snap.w;
     measuring = true;
-    spans0 = await spansNow();
+    spans0 = await collector.spans();
   } else if (line === '#mark measure_end') {
     if (upcoming.length === 0) flip(); // a pair is complete; else the half pair is left out
     measuring = false;
@@ -177,8 +162,8 @@ for (const t of threadIds()) {
 clearInterval(waitConnected);
 gcObserver.disconnect();
 await hf.stop();
-const spans = (await spansNow().catch(() => NaN)) - spans0;
-collector.kill();
+const spans = (await collector.spans().catch(() => NaN)) - spans0;
+collector.stop();
 rmSync(dataDir, { recursive: true, force: true });
 process.stdout.write(
   `${JSON.stringify({
